@@ -1,0 +1,1 @@
+../src/nnassign/nn_data.py

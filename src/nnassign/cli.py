@@ -20,6 +20,74 @@ def data():
     """Download, verify and import the datasets."""
 
 
+_DATASET_CHOICE = click.Choice(["fashion-mnist", "mnist"])
+_DATA_DIR_HELP = "Data root (default: $NNASSIGN_DATA_DIR, else ./data)."
+
+
+@data.command("fetch")
+@click.option("--dataset", type=_DATASET_CHOICE, default="fashion-mnist", show_default=True)
+@click.option("--data-dir", type=click.Path(file_okay=False), help=_DATA_DIR_HELP)
+@click.option("--mirror", help="Base URL (http(s):// or file://) or folder holding <dataset>/<file> "
+                               "(default: $NNASSIGN_DATA_MIRROR, else the official site).")
+def data_fetch(dataset, data_dir, mirror):
+    """Download and verify the official files.
+
+    Fetches the four IDX gzip files into <data root>/<dataset>/, skipping files that already verify.
+    """
+    from .nn_data import DataError, fetch
+
+    try:
+        folder = fetch(dataset, data_dir=data_dir, mirror=mirror, log=click.echo)
+    except DataError as e:
+        raise NNAssignError(str(e)) from None
+    click.echo(f"{dataset} ready in {folder}")
+
+
+@data.command("verify")
+@click.option("--dataset", default="fashion-mnist", show_default=True,
+              help="fashion-mnist, mnist, or the name of an imported dataset.")
+@click.option("--data-dir", type=click.Path(file_okay=False), help=_DATA_DIR_HELP)
+def data_verify(dataset, data_dir):
+    """Check checksums, IDX format and label counts."""
+    from .data import verify_dataset
+    from .nn_data import DataError
+
+    try:
+        lines, problems = verify_dataset(dataset, data_dir=data_dir)
+    except DataError as e:
+        raise NNAssignError(str(e)) from None
+    for line in lines:
+        click.echo(line)
+    if problems:
+        raise NNAssignError(f"{dataset}: {len(problems)} problem(s):\n  " + "\n  ".join(problems))
+    click.echo(f"{dataset}: all files present are valid")
+
+
+@data.command("import")
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--dataset", required=True, help="Name of the dataset folder to create under the data root.")
+@click.option("--split", type=click.Choice(["train", "test"]), default="train", show_default=True,
+              help="Split for a single class-folder tree or CSV (a train/ + test/ layout imports both).")
+@click.option("--data-dir", type=click.Path(file_okay=False), help=_DATA_DIR_HELP)
+@click.option("--force", is_flag=True, help="Replace existing dataset files.")
+def data_import(path, dataset, split, data_dir, force):
+    """Convert PNG folders or Kaggle CSV to IDX files.
+
+    PATH: class folders 0-9 of 28x28 PNGs (or train/ and test/ holding them), a .zip of that,
+    a Kaggle CSV (label + 784 pixels), or a folder with *train*.csv and *test*.csv.
+    """
+    from .data import import_dataset
+    from .nn_data import DataError
+
+    try:
+        result = import_dataset(path, dataset, split=split, data_dir=data_dir, force=force, log=click.echo)
+    except DataError as e:
+        raise NNAssignError(str(e)) from None
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"imported {', '.join(result.counts)} into {result.folder}")
+
+
 
 def _config(path):
     from .config import ConfigError, load_config

@@ -1,0 +1,411 @@
+"""The process that runs a student notebook inside the sandbox: ``python -P -m nnassign.harness CONFIG``.
+
+Started by :mod:`nnassign.sandbox` (never by hand). ``CONFIG`` is one JSON argument:
+``workdir``, ``notebook`` (file name in workdir), ``req_fd``/``resp_fd`` (the private pipe),
+``uid``/``gid`` (drop to these when started as root, else null), ``isolate`` (new mount and
+network namespace with private size-limited tmpfs for the workdir and /tmp), ``disk_bytes``,
+``expose`` (directories the unprivileged user must reach, e.g. a Python under /root),
+``hide`` (directories replaced by empty ones, e.g. the grader's folder; ``expose`` wins),
+``limits`` (memory_bytes, cpu_seconds, processes, file_bytes, output_bytes, open_files),
+``parent_pid``.
+
+``sys.argv`` is reset to ``["notebook.ipynb"]`` before the first cell.
+
+Order matters: while still trusted it confines itself (namespaces, rlimits, user switch,
+no-new-privileges, parent-death signal), then executes the code cells with IPython, then serves
+requests. From the first student cell on, everything in this process may be tampered with; the
+grader treats every reply as untrusted data (see :mod:`nnassign.wire`).
+
+Events sent on ``resp_fd``:  ``{"event": "cell", "index": i}`` before each code cell,
+``{"event": "ready", "cell_errors": [...], "output_truncated", "memory_error", "modules"}``,
+``{"event": "fatal", "message"}`` (setup failed, then exit 3).
+Requests on ``req_fd`` and replies:
+``{"op": "call", "name", "args", "kwargs", "timeout"}`` -> ``{"ok": True, "value"}``
+``{"op": "get", "name"}`` -> ``{"ok": True, "value"}`` (functions/modules as :class:`wire.Ref`)
+``{"op": "status"}`` -> ``{"ok": True, "value": {"cell_errors", "output_truncated", "memory_error"}}``
+``{"op": "exit"}``. Failures: ``{"ok": False, "error": kind, "type", "message"}`` with kind
+``student`` (the student's code raised), ``timeout``, ``missing``, ``not-callable``,
+``unsendable``, ``bad-request``.
+"""
+
+import ctypes
+import io
+import json
+import os
+import resource
+import shutil
+import signal
+import stat
+import sys
+import types
+
+from nnassign import wire
+
+MESSAGE_CHARS = 300
+_MAIN_PID = os.getpid()
+
+
+def one_line(text, limit=MESSAGE_CHARS):
+    """First line of ``text``, printable, at most ``limit`` characters."""
+    text = str(text).strip().split("\n", 1)[0]
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def describe_exception(e):
+    try:
+        msg = one_line(e)
+    except BaseException:  # a student exception whose __str__ fails
+        msg = "(message unavailable)"
+    return type(e).__name__, msg
+
+
+# ---------------------------------------------------------------------------- confinement (as root)
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+CLONE_NEWNS, CLONE_NEWNET = 0x00020000, 0x40000000
+MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
+
+
+def _ccall(ret, what):
+    if ret != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _mount(source, target, fstype, flags, data=None):
+    enc = lambda s: None if s is None else str(s).encode()
+    _ccall(_libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
+
+
+def _blocking_ancestor(path):
+    """The first directory on ``path`` that "other" users cannot traverse, or None."""
+    parts = os.path.abspath(path).split("/")[1:]
+    current = "/"
+    for part in [""] + parts:
+        current = os.path.join(current, part) if part else current
+        try:
+            if not os.stat(current).st_mode & stat.S_IXOTH:
+                return current
+        except OSError:
+            return None
+    return None
+
+
+def _isolate(config):
+    """New mount + network namespace: private tmpfs for the workdir and temp dirs, needed paths exposed."""
+    workdir = config["workdir"]
+    _ccall(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare")
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    # Handles taken before covering anything still reach the real directories afterwards
+    # (taken after unshare: a bind source must belong to the current namespace).
+    needed = sorted({os.path.realpath(p) for p in config["expose"] if os.path.isdir(p)})
+    needed = [p for p in needed if not any(p.startswith(q + "/") for q in needed)]
+    handles = [(p, os.open(p, os.O_PATH | os.O_DIRECTORY)) for p in needed]
+    src = os.open(workdir, os.O_PATH | os.O_DIRECTORY)
+    # Directories like /root (0700) hide the Python we run on: cover them with an empty tmpfs,
+    # the needed subtrees are bound back below, so the student sees those and nothing else there.
+    for top in sorted({t for t in (_blocking_ancestor(p) for p in needed) if t is not None}):
+        _mount("tmpfs", top, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+    # Everything outside the system directories (tests, solutions, submissions, grades) is
+    # replaced by empty directories; the needed paths are bound back below.
+    for hidden in config.get("hide", []):
+        if os.path.isdir(hidden) and not os.path.islink(hidden) and os.path.realpath(hidden) != "/":
+            _mount("tmpfs", hidden, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+
+    # One size-limited tmpfs holds everything the student can write; it vanishes with the namespace.
+    size = f"size={int(config['disk_bytes'])},mode=1777"
+    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, size)
+    for d in ("/var/tmp", "/dev/shm"):
+        if os.path.isdir(d):
+            inner = "/tmp/.private" + d.replace("/", "-")
+            os.makedirs(inner, exist_ok=True)
+            os.chmod(inner, 0o1777)
+            _mount(inner, d, None, MS_BIND)
+    if not os.path.abspath(workdir).startswith("/tmp/"):
+        os.makedirs(workdir, exist_ok=True)
+        _mount("tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV, size)
+
+    for p, fd in handles:
+        try:
+            same = os.path.samestat(os.stat(p), os.fstat(fd))
+        except OSError:
+            same = False
+        if not same:
+            os.makedirs(p, exist_ok=True)
+            _mount(f"/proc/self/fd/{fd}", p, None, MS_BIND | MS_REC)
+        os.close(fd)
+
+    shutil.copytree(f"/proc/self/fd/{src}", workdir, symlinks=False, dirs_exist_ok=True)
+    os.close(src)
+    for root, dirs, files in os.walk(workdir):
+        for name in dirs + files:
+            os.chown(os.path.join(root, name), config["uid"], config["gid"])
+    os.chown(workdir, config["uid"], config["gid"])
+    os.chmod(workdir, 0o700)
+
+
+def _confine(config):
+    limits = config["limits"]
+    if config["uid"] is not None and config["isolate"]:
+        _isolate(config)
+    os.chdir(config["workdir"])
+    for name, value in [("RLIMIT_AS", limits["memory_bytes"]), ("RLIMIT_FSIZE", limits["file_bytes"]),
+                        ("RLIMIT_NPROC", limits["processes"]), ("RLIMIT_NOFILE", limits["open_files"]),
+                        ("RLIMIT_CORE", 0)]:
+        if value is not None:
+            resource.setrlimit(getattr(resource, name), (value, value))
+    if limits["cpu_seconds"] is not None:
+        # soft limit: SIGXCPU (we report a timeout); hard limit a little later: SIGKILL
+        resource.setrlimit(resource.RLIMIT_CPU, (limits["cpu_seconds"], limits["cpu_seconds"] + 2))
+    # an output cap must make writes fail (EFBIG), not kill the process
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    if config["uid"] is not None:
+        os.setgroups([])
+        os.setresgid(config["gid"], config["gid"], config["gid"])
+        os.setresuid(config["uid"], config["uid"], config["uid"])
+    _ccall(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    # after the user switch: changing credentials clears the parent-death signal
+    _ccall(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "pdeathsig")
+    if os.getppid() != config["parent_pid"]:
+        os._exit(5)
+
+
+# ---------------------------------------------------------------------------- notebook execution
+
+class CappedStream(io.TextIOBase):
+    """stdout/stderr replacement: writes to a fd until a shared byte budget is spent, then drops."""
+
+    def __init__(self, fd, budget):
+        self._fd, self._budget = fd, budget
+
+    def writable(self):
+        return True
+
+    def fileno(self):
+        return self._fd
+
+    @property
+    def encoding(self):
+        return "utf-8"
+
+    def write(self, s):
+        data = str(s).encode("utf-8", "replace")
+        if self._budget[0] <= 0:
+            return len(s)
+        if len(data) > self._budget[0]:
+            data = data[:self._budget[0]] + b"\n[nnassign: output truncated]\n"
+        self._budget[0] -= len(data)
+        try:
+            os.write(self._fd, data)
+        except OSError:
+            pass  # file-size limit reached: drop
+        return len(s)
+
+    def flush(self):
+        pass
+
+
+class _NoOp:
+    """Stands in for Otter's Notebook: every attribute is a no-op callable."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __call__(self, *args, **kwargs):
+        return None
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _NoOp()
+
+    def __repr__(self):
+        return "<otter is disabled while grading>"
+
+
+def install_otter_stub(namespace):
+    stub = types.ModuleType("otter")
+    stub.Notebook = _NoOp
+    stub.__getattr__ = lambda name: _NoOp
+    sys.modules["otter"] = stub
+    namespace["grader"] = _NoOp()
+
+
+def make_shell():
+    from traitlets.config import Config
+    from IPython.core.interactiveshell import InteractiveShell
+
+    cfg = Config()
+    cfg.HistoryManager.enabled = False   # no sqlite file, no saving thread
+    cfg.InteractiveShell.colors = "nocolor"
+    cfg.InteractiveShell.xmode = "Plain"
+    shell = InteractiveShell.instance(config=cfg)
+    shell.register_magic_function(lambda line="": None, "line", "matplotlib")  # Agg is forced
+    return shell
+
+
+def execute_notebook(shell, cells, send):
+    """Run every code cell; return (cell_errors, memory_error)."""
+    errors, memory_error = [], False
+    for index, cell in enumerate(cells):
+        if cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        if not source.strip():
+            continue
+        send({"event": "cell", "index": index})
+        try:
+            result = shell.run_cell(source, store_history=False)
+            error = result.error_before_exec or result.error_in_exec
+        except BaseException as e:   # the shell itself failed (e.g. memory exhausted mid-traceback)
+            error = e
+        if os.getpid() != _MAIN_PID:
+            os._exit(0)   # a fork made by the student's cell must not continue as the harness
+        if error is not None:
+            kind, message = describe_exception(error)
+            memory_error = memory_error or isinstance(error, MemoryError)
+            errors.append({"index": index, "type": kind, "message": message})
+    return errors, memory_error
+
+
+# ---------------------------------------------------------------------------- serving
+
+class CallTimeout(BaseException):
+    pass
+
+
+def _on_alarm(signum, frame):
+    raise CallTimeout()
+
+
+def _resolve_refs(value, ns):
+    if isinstance(value, wire.Ref):
+        if value.kind == "function" and callable(ns.get(value.name)):
+            return ns[value.name]
+        raise KeyError(value.name)
+    if isinstance(value, list):
+        return [_resolve_refs(v, ns) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_resolve_refs(v, ns) for v in value)
+    if isinstance(value, dict):
+        return {k: _resolve_refs(v, ns) for k, v in value.items()}
+    return value
+
+
+def _as_value(name, value):
+    if isinstance(value, types.ModuleType):
+        return wire.Ref("module", getattr(value, "__name__", name))
+    if callable(value):
+        return wire.Ref("function", name)
+    return value
+
+
+def handle(request, ns, state):
+    op = request.get("op") if isinstance(request, dict) else None
+    name = request.get("name") if isinstance(request, dict) else None
+    if op == "status":
+        return {"ok": True, "value": {"cell_errors": state["cell_errors"], "memory_error": state["memory_error"],
+                                      "output_truncated": state["budget"][0] <= 0}}
+    if op == "exit":
+        os._exit(0)
+    if op not in ("call", "get") or not isinstance(name, str):
+        return {"ok": False, "error": "bad-request", "message": "unknown request"}
+    if name not in ns:
+        return {"ok": False, "error": "missing", "message": f"{name} is not defined"}
+    if op == "get":
+        return {"ok": True, "value": _as_value(name, ns[name])}
+    func = ns[name]
+    if not callable(func):
+        return {"ok": False, "error": "not-callable", "message": f"{name} is a {type(func).__name__}, not a function"}
+    try:
+        args = _resolve_refs(tuple(request.get("args", ())), ns)
+        kwargs = _resolve_refs(dict(request.get("kwargs", {})), ns)
+    except (KeyError, TypeError) as e:
+        return {"ok": False, "error": "bad-request", "message": f"cannot resolve argument {e}"}
+    timeout = float(request.get("timeout") or 0)
+    try:
+        # the notebook may have replaced the handler or blocked the signal: take them back
+        signal.signal(signal.SIGALRM, _on_alarm)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+        try:
+            value = func(*args, **kwargs)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except CallTimeout:
+        return {"ok": False, "error": "timeout", "message": f"{name} did not return within {timeout:g} s"}
+    except BaseException as e:
+        kind, message = describe_exception(e)
+        return {"ok": False, "error": "student", "type": kind, "message": message}
+    finally:
+        if os.getpid() != _MAIN_PID:
+            os._exit(0)
+    if isinstance(value, types.ModuleType) or callable(value):
+        return {"ok": False, "error": "unsendable", "message": f"{name}() returned a function or module, not data"}
+    return {"ok": True, "value": value}
+
+
+def serve(req_fd, resp_fd, ns, state):
+    while True:
+        try:
+            request = wire.read_message(req_fd)
+        except wire.PeerClosed:
+            os._exit(0)
+        except (wire.WireError, OSError):
+            os._exit(4)
+        try:
+            reply = handle(request, ns, state)
+        except CallTimeout:   # the alarm fired just after the call returned
+            reply = {"ok": False, "error": "timeout", "message": "timed out"}
+        try:
+            wire.write_message(resp_fd, reply)
+        except wire.EncodeError as e:
+            what = request.get("name", "?") + ("()" if request.get("op") == "call" else "")
+            wire.write_message(resp_fd, {"ok": False, "error": "unsendable",
+                                         "message": f"{what} gave a value the grader cannot receive: {one_line(e)}"})
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    config = json.loads(argv[0])
+    req_fd, resp_fd = config["req_fd"], config["resp_fd"]
+
+    def send(message):
+        wire.write_message(resp_fd, message)
+
+    try:
+        _confine(config)
+        # the student's subprocesses must not inherit the channel
+        os.set_inheritable(req_fd, False)
+        os.set_inheritable(resp_fd, False)
+        with open(config["notebook"], encoding="utf-8") as f:
+            cells = json.load(f)["cells"]
+        budget = [int(config["limits"]["output_bytes"])]
+        sys.stdout = CappedStream(1, budget)
+        sys.stderr = CappedStream(2, budget)
+        shell = make_shell()
+    except BaseException as e:
+        kind, message = describe_exception(e)
+        try:
+            send({"event": "fatal", "message": f"sandbox setup failed: {kind}: {message}"})
+        finally:
+            os._exit(3)
+
+    ns = shell.user_ns
+    sys.argv = ["notebook.ipynb"]   # as in a kernel: the config is nobody's business
+    install_otter_stub(ns)
+    sys.path.insert(0, os.getcwd())  # like a notebook kernel: files next to the notebook import
+    errors, memory_error = execute_notebook(shell, cells, send)
+    state = {"cell_errors": errors, "memory_error": memory_error, "budget": budget}
+    modules = sorted({m.split(".", 1)[0] for m in list(sys.modules)})
+    send({"event": "ready", "cell_errors": errors, "memory_error": memory_error,
+          "output_truncated": budget[0] <= 0, "modules": modules})
+    serve(req_fd, resp_fd, ns, state)
+
+
+if __name__ == "__main__":
+    main()

@@ -122,5 +122,58 @@ def release(config_path, check, no_run_tests):
     click.echo(f"wrote {config.root / 'student'} and {config.root / 'autograder'}")
 
 
+
+@main.command()
+@click.argument("submissions", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Where results go.")
+@click.option("--config", "config_path", default="assignment_config.yaml", show_default=True)
+@click.option("--workers", type=click.IntRange(1, 256), default=None, help="Parallel workers [default: cores].")
+@click.option("--dask", "dask_address", default=None, help="Grade on a Dask cluster at this scheduler address.")
+def grade(submissions, out_dir, config_path, workers, dask_address):
+    """Grade .ipynb / zip submissions (or folders of them) into grades, feedback and reports."""
+    from pathlib import Path
+
+    import nbformat
+
+    from . import grade as batch
+    from . import nn_data, report
+
+    config = _config(config_path)
+    autograder = config.root / "autograder"
+    if not (autograder / "tests").is_dir():
+        raise NNAssignError(f"{autograder} has no tests: run `nnassign release` first")
+    try:
+        data_dir = nn_data.fetch(config.dataset).parent.resolve()
+    except nn_data.DataError as e:
+        raise NNAssignError(str(e)) from None
+    out = Path(out_dir)
+    secret = batch.grading_secret(out, config.seeds["secret_env"])
+    found = batch.discover(submissions, config.submissions["id_pattern"])
+    if not found:
+        raise NNAssignError("no submissions found (.ipynb, .zip, or one folder per submission)")
+    jobs = [batch.Job(id=i, path=str(p), autograder=str(autograder), assignment_name=config.name,
+                      limits=config.limits, import_policy=config.import_policy, secret=secret,
+                      data_dir=str(data_dir)) for i, p in found]
+
+    with click.progressbar(length=len(jobs), label="grading", file=sys.stderr,
+                           item_show_func=lambda r: r and f"{r['id']}: {r['status']}") as bar:
+        results = batch.grade_batch(jobs, out, workers=workers, dask_address=dask_address,
+                                    progress=lambda r: bar.update(1, r))
+
+    batch.write_grades_csv(results, out / "grades.csv")
+    for r in results:
+        if r.get("gradescope"):
+            batch.write_json_atomic(out / "gradescope" / report.safe_name(r["id"]) / "results.json", r["gradescope"])
+    reference = report.reference_answers(nbformat.read(config.solution_path, as_version=4))
+    report.write_all(results, out, config.name, reference=reference)
+    click.echo(report.format_table(results), nl=False)
+    counts = {}
+    for r in results:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    mean = sum(r["percent"] for r in results) / len(results)
+    click.echo(f"{len(results)} submissions: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+               + f"; mean {mean:.1f}%; results in {out}/ (grades.csv, canvas_grades.csv, report.html)")
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,0 +1,83 @@
+"""Grade one submission: intake -> policy scan -> sandbox (oracle) -> judge -> result dict.
+
+Called by `grade.grade_one` inside a worker process. Every expected failure becomes a status and
+a one-line message; see grade.STATUSES.
+"""
+
+from pathlib import Path
+
+from . import judge, policy, report, sandbox
+from .intake import SubmissionError, read_submission
+
+MB = 2**20
+
+
+def limits_from_config(limits):
+    return sandbox.Limits(
+        notebook_seconds=limits["timeout_seconds"],
+        total_seconds=limits["timeout_seconds"] * 1.5,  # tests get half the notebook's time on top
+        cpu_seconds=limits["cpu_seconds"],
+        memory_bytes=limits["memory_mb"] * MB,
+        processes=limits["processes"],
+        output_bytes=limits["output_mb"] * MB,
+    )
+
+
+def _summary(status, oracle_message, cell_errors, violations, results):
+    """The one-line message of a result: the most useful thing to know first."""
+    if violations:
+        return "import policy: " + "; ".join(v.describe() for v in violations[:3])
+    if status != "graded":
+        return oracle_message
+    failed = sum(1 for q in results for c in q.cases if not c.passed)
+    parts = ["all tests passed" if not failed else f"{failed} test case(s) failed"]
+    if cell_errors:
+        parts.append(f"{len(cell_errors)} cell(s) raised errors, first: {cell_errors[0]}")
+    return "; ".join(parts)
+
+
+def grade_submission(job, sha):
+    from .grade import empty_result, resolve_notebook
+
+    autograder = Path(job.autograder)
+    path = resolve_notebook(job.path)
+    if path.is_dir():
+        return empty_result(job, sha, "invalid-submission",
+                            "the folder does not hold exactly one .ipynb or .zip submission")
+    try:
+        sub = read_submission(path, job.assignment_name)
+    except SubmissionError as e:
+        return empty_result(job, sha, e.status, e.message)
+
+    static = policy.scan_notebook(sub.notebook, job.import_policy)
+    files = {name: autograder / name for name in ("nn_data.py", "grading.json")}
+    seed = judge.derive_seed(job.secret, sub.content_sha256)
+    with sandbox.Sandbox(sub.notebook, files=files, limits=limits_from_config(job.limits),
+                         env={"NNASSIGN_DATA_DIR": job.data_dir}) as oracle:
+        results = judge.run_tests(autograder / "tests", oracle, seed)
+        status = "graded" if oracle.status == sandbox.OK else oracle.status
+        oracle_message, modules = oracle.message, oracle.modules
+        cell_errors = list(oracle.cell_errors)
+
+    violations = static + policy.runtime_violations(modules, static, job.import_policy)
+    total = sum(q.score for q in results)
+    possible = sum(q.possible for q in results)
+    if violations:
+        total = max(0.0, total - job.import_policy["penalty_points"])
+        if status == "graded":
+            status = "policy-violation"
+    result = empty_result(job, sha, status, _summary(status, oracle_message, cell_errors, violations, results))
+    result.update(
+        questions={q.name: {"points": q.score, "possible": q.possible} for q in results},
+        tests=[{"question": q.name, "name": c.name, "hidden": c.hidden, "passed": c.passed,
+                "points": c.points, "possible": c.possible, "message": c.message}
+               for q in results for c in q.cases],
+        total=round(total, 4), possible=round(possible, 4),
+        percent=round(100 * total / possible, 2) if possible else 0.0,
+        cell_errors=[{"cell": e.index, "error": f"{e.type}: {e.message}"} for e in cell_errors],
+        policy_violations=[v.to_dict() for v in violations],
+        written_answers=report.extract_written_answers(sub.notebook),
+        warnings=list(sub.warnings),
+        gradescope=judge.to_gradescope(results),
+    )
+    return result

@@ -10,6 +10,7 @@ from . import judge, policy, report, sandbox
 from .intake import SubmissionError, read_submission
 
 MB = 2**20
+POLICY_QUESTION = "import_policy"
 
 
 def limits_from_config(limits):
@@ -36,6 +37,17 @@ def _summary(status, oracle_message, cell_errors, violations, results):
     return "; ".join(parts)
 
 
+def forfeit_policy_points(results, violations):
+    """A violation costs the `import_policy` question (worth the configured penalty), whatever its
+    own run-time check saw: the static scan cannot be fooled by emptying sys.modules."""
+    message = "❌ " + "; ".join(v.describe() for v in violations[:5])
+    for q in results:
+        if q.name == POLICY_QUESTION:
+            q.score = 0.0
+            for case in q.cases:
+                case.passed, case.points, case.message = False, 0.0, message
+
+
 def grade_submission(job, sha):
     from .grade import empty_result, resolve_notebook
 
@@ -60,12 +72,12 @@ def grade_submission(job, sha):
         cell_errors = list(oracle.cell_errors)
 
     violations = static + policy.runtime_violations(modules, static, job.import_policy)
-    total = sum(q.score for q in results)
-    possible = sum(q.possible for q in results)
     if violations:
-        total = max(0.0, total - job.import_policy["penalty_points"])
+        forfeit_policy_points(results, violations)
         if status == "graded":
             status = "policy-violation"
+    total = sum(q.score for q in results)
+    possible = sum(q.possible for q in results)
     result = empty_result(job, sha, status, _summary(status, oracle_message, cell_errors, violations, results))
     result.update(
         questions={q.name: {"points": q.score, "possible": q.possible} for q in results},

@@ -105,6 +105,44 @@ def set_dataset(nb, config):
     raise ReleaseError('the solution notebook has no code cell setting DATASET = "..."')
 
 
+def expand_accuracy_tiers(nb, config):
+    """One public test per accuracy tier, each worth its tier's points.
+
+    The solution holds one `test_accuracy_threshold` cell with a `threshold = ...` line; it becomes
+    `test_accuracy_tier_1..n`, and its question is worth the sum of the tiers.
+    """
+    at = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "def test_accuracy_threshold(" in c.source]
+    if len(at) != 1:
+        raise ReleaseError("the solution needs exactly one test cell defining test_accuracy_threshold(params)")
+    template = nb.cells[at[0]].source
+    if not re.search(r"^\s*threshold = [\d.]+", template, flags=re.M):
+        raise ReleaseError("test_accuracy_threshold must set `threshold = <number>` on a line of its own")
+    tiers = []
+    for k, tier in enumerate(config.accuracy_tiers, 1):
+        body = re.sub(r"^(\s*)threshold = [\d.]+", rf"\g<1>threshold = {tier['min_accuracy']!r}", template,
+                      count=1, flags=re.M)
+        body = body.replace("test_accuracy_threshold", f"test_accuracy_tier_{k}")
+        head = f'""" # BEGIN TEST CONFIG\npoints: {tier["points"]}\n""" # END TEST CONFIG\n'
+        tiers.append(nbformat.v4.new_code_cell(head + body))
+    nb.cells[at[0]:at[0] + 1] = tiers
+    # The question holding the tiers is worth exactly their sum.
+    for i, conf in reversed(question_cells(nb)):
+        if i < at[0]:
+            conf["points"] = sum(t["points"] for t in config.accuracy_tiers)
+            nb.cells[i].source = _dump_yaml_cell("BEGIN QUESTION", conf)
+            break
+    return nb
+
+
+def set_policy_points(nb, config):
+    for i, conf in question_cells(nb):
+        if conf.get("name") == "import_policy":
+            conf["points"] = config.import_policy["penalty_points"]
+            nb.cells[i].source = _dump_yaml_cell("BEGIN QUESTION", conf)
+            return nb
+    raise ReleaseError("the solution needs an `import_policy` question (its points are the policy's penalty)")
+
+
 def grading_json(config):
     """What the tests read at check time: no secrets in here, students get it too."""
     return {
@@ -114,7 +152,7 @@ def grading_json(config):
     }
 
 
-CONFIGURE_STEPS = (set_assignment_config, set_points, set_dataset)
+CONFIGURE_STEPS = (set_assignment_config, set_points, set_dataset, expand_accuracy_tiers, set_policy_points)
 
 
 def configured_solution(config):

@@ -1,0 +1,106 @@
+from otter.test_files import test_case
+
+OK_FORMAT = False
+
+name = "q12"
+points = 3
+
+@test_case(points=None, hidden=False)
+def test_hyperparameters(hidden_neurons, learning_rate, epochs):
+    for name, value in (('hidden_neurons', hidden_neurons), ('learning_rate', learning_rate), ('epochs', epochs)):
+        assert value is not None and value is not Ellipsis, f'{name} is not set: replace the ... by a number'
+        assert isinstance(value, (int, float)) and (not isinstance(value, bool)), f'{name} must be a number, got {type(value).__name__}'
+    assert int(hidden_neurons) == hidden_neurons and 1 <= hidden_neurons <= 4096, f'hidden_neurons = {hidden_neurons}: use a whole number between 1 and 4096'
+    assert 0 < learning_rate <= 10, f'learning_rate = {learning_rate}: it must be positive (and typically 0.01 - 1)'
+    assert int(epochs) == epochs and 1 <= epochs <= 200, f'epochs = {epochs}: use a whole number between 1 and 200'
+
+@test_case(points=None, hidden=False)
+def test_train_history(train):
+    import os
+    import numpy as np
+    assert train is not None, 'train is not defined: run the cell that defines it'
+    rng = np.random.default_rng(int(os.environ.get('NNASSIGN_SEED', '0')))
+    prototypes = (rng.random((784, 10)) < 0.3).astype(np.float64)
+    labels = np.repeat(np.arange(10), 32)
+    X = np.clip(prototypes[:, labels] + rng.normal(0.0, 0.2, size=(784, labels.size)), 0, 1)
+    Y = np.eye(10)[:, labels]
+    val_labels = rng.integers(0, 10, size=100)
+    X_val = np.clip(prototypes[:, val_labels] + rng.normal(0.0, 0.2, size=(784, 100)), 0, 1)
+    Y_val = np.eye(10)[:, val_labels]
+    out = train(X, Y, X_val, Y_val, hidden_neurons=16, learning_rate=0.2, epochs=3, batch_size=32, seed=0, eval_every=5)
+    assert out is not None, 'train returned None: not implemented yet?'
+    assert len(out) == 2, 'train must return a pair (params, history)'
+    params, history = out
+    assert isinstance(params, dict) and np.asarray(params.get('W1')).shape == (16, 784), 'train must return the trained params (W1 of shape (hidden_neurons, 784), ...) first'
+    assert isinstance(history, dict), 'history must be a dict'
+    missing = [k for k in ('train_loss', 'train_error', 'val_step', 'val_loss', 'val_error') if k not in history]
+    assert not missing, f'history is missing {missing}'
+    n = len(history['train_loss'])
+    assert n == 30, f"history['train_loss'] has {n} entries, expected one per update: epochs * (m / batch_size) = 3 * (320 / 32) = 30"
+    assert len(history['train_error']) == 30, "history['train_error'] needs one entry per update, like train_loss"
+    errors = np.asarray(history['train_error'], dtype=np.float64)
+    assert np.all((errors >= 0) & (errors <= 1)), 'train_error must be the fraction of misclassified samples in the minibatch, between 0 and 1'
+    n_val = len(history['val_loss'])
+    assert len(history['val_step']) == n_val == len(history['val_error']), 'val_step, val_loss and val_error must have the same length'
+    assert 5 <= n_val <= 7, f"history['val_loss'] has {n_val} entries: evaluate on the validation set every eval_every updates (30 updates with eval_every=5 give 6)"
+    assert np.all(np.diff(np.asarray(history['val_step'])) == 5), 'val_step must hold the update counts at which validation ran: 5, 10, 15, ...'
+    losses = np.asarray(history['train_loss'], dtype=np.float64)
+    assert np.all(np.isfinite(losses)), 'the training loss became nan/inf'
+    assert losses[-5:].mean() < 0.5 * losses[:3].mean(), f"the training loss did not go down (from {losses[:3].mean():.2f} to {losses[-5:].mean():.2f}) on an easy problem: check that update subtracts the gradient and that each minibatch's X and Y belong together"
+
+@test_case(points=None, hidden=False)
+def test_train_shuffles_every_epoch(train):
+    import os
+    import numpy as np
+    assert train is not None, 'train is not defined: run the cell that defines it'
+    rng = np.random.default_rng(int(os.environ.get('NNASSIGN_SEED', '0')))
+    prototypes = (rng.random((784, 10)) < 0.3).astype(np.float64)
+    labels = np.repeat(np.arange(10), 32)
+    X = np.clip(prototypes[:, labels] + rng.normal(0.0, 0.2, size=(784, labels.size)), 0, 1)
+    Y = np.eye(10)[:, labels]
+    val_labels = rng.integers(0, 10, size=100)
+    X_val = np.clip(prototypes[:, val_labels] + rng.normal(0.0, 0.2, size=(784, 100)), 0, 1)
+    Y_val = np.eye(10)[:, val_labels]
+    out = train(X, Y, X_val, Y_val, hidden_neurons=16, learning_rate=0.0, epochs=2, batch_size=32, seed=0, eval_every=1000)
+    assert out is not None, 'train returned None: not implemented yet?'
+    assert len(out) == 2, 'train must return a pair (params, history)'
+    params, history = out
+    losses = np.asarray(history['train_loss'], dtype=np.float64)
+    assert losses.size == 20, f"history['train_loss'] has {losses.size} entries, expected one per update (2 epochs of 10 minibatches)"
+    P = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
+
+    def loss_of(columns):
+        A1 = np.maximum(P['W1'] @ X[:, columns] + P['b1'], 0)
+        Z2 = P['W2'] @ A1 + P['b2']
+        A2 = np.exp(Z2 - Z2.max(axis=0))
+        A2 = A2 / A2.sum(axis=0)
+        return -np.mean(np.log(A2[labels[columns], np.arange(len(columns))]))
+    in_data_order = np.array([loss_of(np.arange(i * 32, (i + 1) * 32)) for i in range(10)])
+    assert not np.allclose(losses[:10], in_data_order, rtol=0.001), 'train did not shuffle: minibatches follow the data order - draw a new permutation of the samples every epoch'
+    assert not np.allclose(losses[:10], losses[10:], rtol=0.001), 'every epoch used the same minibatches: draw a new permutation at the start of each epoch, not once before the loop'
+    full = loss_of(np.arange(320))
+    for epoch in range(2):
+        mean = losses[epoch * 10:(epoch + 1) * 10].mean()
+        assert np.isclose(mean, full, rtol=0.001), 'an epoch must visit every sample exactly once: slice the minibatches out of a permutation (rng.permutation(m)), do not draw random samples'
+
+@test_case(points=None, hidden=False)
+def test_train_is_reproducible(train):
+    import os
+    import numpy as np
+    assert train is not None, 'train is not defined: run the cell that defines it'
+    rng = np.random.default_rng(int(os.environ.get('NNASSIGN_SEED', '0')))
+    prototypes = (rng.random((784, 10)) < 0.3).astype(np.float64)
+    labels = np.repeat(np.arange(10), 32)
+    X = np.clip(prototypes[:, labels] + rng.normal(0.0, 0.2, size=(784, labels.size)), 0, 1)
+    Y = np.eye(10)[:, labels]
+    val_labels = rng.integers(0, 10, size=100)
+    X_val = np.clip(prototypes[:, val_labels] + rng.normal(0.0, 0.2, size=(784, 100)), 0, 1)
+    Y_val = np.eye(10)[:, val_labels]
+    runs = [train(X, Y, X_val, Y_val, hidden_neurons=8, learning_rate=0.3, epochs=1, batch_size=32, seed=s, eval_every=5) for s in (3, 3, 4)]
+    assert all((r is not None for r in runs)), 'train returned None: not implemented yet?'
+    assert all((len(r) == 2 for r in runs)), 'train must return a pair (params, history)'
+    (p1, h1), (p2, h2), (p3, h3) = runs
+    same = np.allclose(np.asarray(h1['train_loss']), np.asarray(h2['train_loss'])) and np.allclose(np.asarray(p1['W1']), np.asarray(p2['W1']))
+    assert same, 'two runs with seed=3 gave different results: create every random generator from seed (init_params(..., seed=seed), np.random.default_rng(seed) for the shuffling)'
+    assert not np.allclose(np.asarray(p1['W1']), np.asarray(p3['W1'])), 'seed=3 and seed=4 gave the same network: pass seed on to init_params and to the shuffling generator'
+

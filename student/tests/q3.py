@@ -1,0 +1,45 @@
+from otter.test_files import test_case
+
+OK_FORMAT = False
+
+name = "q3"
+points = 2
+
+@test_case(points=None, hidden=False)
+def test_softmax_columns(softmax):
+    import os
+    import numpy as np
+    assert softmax is not None, 'softmax is not defined: run the cell that defines it'
+    rng = np.random.default_rng(int(os.environ.get('NNASSIGN_SEED', '0')))
+    Z = rng.normal(0.0, 3.0, size=(10, 7))
+    A = softmax(Z)
+    assert A is not None, 'softmax returned None: not implemented yet?'
+    A = np.asarray(A, dtype=np.float64)
+    assert A.shape == Z.shape, f'softmax returned shape {A.shape}, expected the shape of Z {Z.shape}'
+    assert np.all(A >= 0), 'softmax returned negative values: did you forget np.exp?'
+    if not np.allclose(A.sum(axis=0), 1, atol=1e-06):
+        if np.allclose(A.sum(axis=1), 1, atol=1e-06):
+            raise AssertionError('columns do not sum to 1: softmax normalised over axis=1 instead of axis=0?')
+        if np.isclose(A.sum(), 1):
+            raise AssertionError('the whole matrix sums to 1: normalise each column separately (sum over axis=0 with keepdims=True)')
+        raise AssertionError('the columns of softmax(Z) do not sum to 1')
+    E = np.exp(Z - Z.max(axis=0))
+    assert np.allclose(A, E / E.sum(axis=0), atol=1e-06), 'columns sum to 1 but the values are not exp(Z) / sum(exp(Z))'
+
+@test_case(points=None, hidden=False)
+def test_softmax_large_logits(softmax):
+    import os
+    import numpy as np
+    assert softmax is not None, 'softmax is not defined: run the cell that defines it'
+    rng = np.random.default_rng(int(os.environ.get('NNASSIGN_SEED', '0')))
+    Z = rng.normal(0.0, 3.0, size=(10, 4)) + 10000.0
+    Z[:, 0] = 0.0
+    Z[3, 0] = 10000.0
+    with np.errstate(all='ignore'):
+        A = softmax(Z)
+    assert A is not None, 'softmax returned None: not implemented yet?'
+    A = np.asarray(A, dtype=np.float64)
+    assert np.all(np.isfinite(A)), 'softmax(1e4) gave nan/inf: subtract the column max before np.exp (exp(1e4) overflows)'
+    E = np.exp(Z - Z.max(axis=0))
+    assert np.allclose(A, E / E.sum(axis=0), atol=1e-06), 'softmax(Z + c) must equal softmax(Z): subtract the max of each column (axis=0, keepdims=True), not of the whole matrix'
+

@@ -281,8 +281,8 @@ def test_looping_function_times_out_softly_and_grading_goes_on():
 
 
 def test_uninterruptible_call_is_killed_at_the_deadline():
-    # one BLAS call, minutes long: the soft alarm cannot interrupt C code, SIGKILL can
-    nb = notebook("def relu(Z):\n    a = np.ones((4000, 4000))\n    return a @ a")
+    # one BLAS call of several seconds (~700 GFLOP on one thread): the soft alarm cannot interrupt C code, SIGKILL can
+    nb = notebook("def relu(Z):\n    a = np.ones((7000, 7000), dtype=np.float32)\n    return a @ a")
     limits = Limits(**{**FAST.__dict__, "call_seconds": 1, "grace_seconds": 1})
     with Sandbox(nb, limits=limits) as oracle:
         pid = oracle._proc.pid

@@ -105,6 +105,7 @@ def _config(path):
 @click.option("--no-run-tests", is_flag=True, help="Skip running the solution against its tests (faster).")
 def release(config_path, check, no_run_tests):
     """Build student/ and autograder/ from solution/ with Otter Assign."""
+    from .nn_data import DataError
     from .release import ReleaseError, build_release, check_release
 
     config = _config(config_path)
@@ -117,7 +118,7 @@ def release(config_path, check, no_run_tests):
             click.echo("release is up to date: student/ and autograder/ match a fresh build")
             return
         build_release(config, config.root, run_tests=not no_run_tests)
-    except ReleaseError as e:
+    except (ReleaseError, DataError) as e:
         raise NNAssignError(str(e)) from None
     click.echo(f"wrote {config.root / 'student'} and {config.root / 'autograder'}")
 
@@ -143,7 +144,7 @@ def grade(submissions, out_dir, config_path, workers, dask_address):
     if not (autograder / "tests").is_dir():
         raise NNAssignError(f"{autograder} has no tests: run `nnassign release` first")
     try:
-        data_dir = nn_data.fetch(config.dataset).parent.resolve()
+        data_dir = nn_data.fetch(config.dataset, data_dir=config.data_dir).parent
     except nn_data.DataError as e:
         raise NNAssignError(str(e)) from None
     out = Path(out_dir)

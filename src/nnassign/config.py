@@ -4,6 +4,7 @@ Every key is declared once in SCHEMA with its type, its allowed values and its d
 unknown key or a bad value is reported with the key's full name and what is allowed.
 """
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,6 +155,11 @@ class Config:
     @property
     def root(self):
         return self.path.parent
+
+    @property
+    def data_dir(self):
+        """Where datasets live: $NNASSIGN_DATA_DIR, else data/ beside this config."""
+        return Path(os.environ.get("NNASSIGN_DATA_DIR") or self.root / "data").resolve()
 
     @property
     def solution_path(self):

@@ -176,12 +176,16 @@ def stage(nb, config, folder):
     return folder / NOTEBOOK_NAME
 
 
-def run_otter_assign(master, result, run_tests=True):
-    """Otter Assign in a subprocess (it changes directory and logs freely)."""
+def run_otter_assign(master, result, data_dir, run_tests=True):
+    """Otter Assign in a subprocess (it changes directory and logs freely).
+
+    With run_tests, Otter grades the solution with the autograder zip and fails unless it earns
+    full marks; the notebook then needs the data, hence NNASSIGN_DATA_DIR.
+    """
     cmd = [sys.executable, "-m", "otter", "assign", str(master), str(result)]
     if not run_tests:
         cmd.append("--no-run-tests")
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0")
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0", NNASSIGN_DATA_DIR=str(data_dir))
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
@@ -248,7 +252,8 @@ def build_release(config: Config, out_dir, run_tests=True):
     with tempfile.TemporaryDirectory(prefix="nnassign-release-") as tmp:
         tmp = Path(tmp)
         master = stage(nb, config, tmp / "source")
-        run_otter_assign(master, tmp / "dist", run_tests=run_tests)
+        data_dir = nn_data.fetch(config.dataset, data_dir=config.data_dir).parent if run_tests else config.data_dir
+        run_otter_assign(master, tmp / "dist", data_dir, run_tests=run_tests)
         dist = tmp / "dist"
         for sub in ("student", "autograder"):
             for path in (dist / sub).glob("*.ipynb"):

@@ -76,6 +76,8 @@ def set_assignment_config(nb, config):
             for f in ("nn_data.py", "grading.json"):
                 if f not in files:
                     files.append(f)
+            # Gradescope's image has Otter (hence numpy) but not matplotlib: install what the notebook imports.
+            conf["requirements"] = [ln for ln in STUDENT_REQUIREMENTS.splitlines() if ln.startswith(("numpy==", "matplotlib=="))]
             cell.source = _dump_yaml_cell("ASSIGNMENT CONFIG", conf)
             return nb
     raise ReleaseError("the solution notebook has no '# ASSIGNMENT CONFIG' raw cell")
@@ -282,6 +284,19 @@ def _code_lines(text):
     return {ln.strip() for ln in text.splitlines()}
 
 
+def _is_hidden_test(cell):
+    """Otter's two ways to hide a test cell: a first line `# HIDDEN` (exception format), or `hidden: true`."""
+    return cell.cell_type == "code" and (cell.source.lstrip().upper().startswith("# HIDDEN")
+                                         or re.search(r"^\s*hidden:\s*true", cell.source, flags=re.M | re.I))
+
+
+def hidden_test_names(solution_path):
+    """Names of the hidden test functions: they must not appear anywhere in the student release."""
+    nb = nbformat.read(solution_path, as_version=4)
+    return {name for cell in nb.cells if _is_hidden_test(cell)
+            for name in re.findall(r"^def (\w+)\(", cell.source, flags=re.M)}
+
+
 def secret_lines(solution_path):
     """Lines only the solution may hold: solution code, reference answers, hidden tests.
 
@@ -307,7 +322,7 @@ def secret_lines(solution_path):
             continue
         if cell.cell_type == "raw":
             continue
-        if in_tests and re.search(r"^\s*hidden:\s*true", cell.source, flags=re.M | re.I):
+        if in_tests and _is_hidden_test(cell):
             secret |= _code_lines(cell.source)
         elif in_solution and cell.cell_type == "markdown":
             secret |= _code_lines(cell.source)
@@ -331,6 +346,7 @@ def secret_lines(solution_path):
 
 def find_leaks(solution_path, student_dir):
     secrets = secret_lines(solution_path)
+    names = hidden_test_names(solution_path)
     leaks = []
     for path in sorted(Path(student_dir).rglob("*")):
         if path.is_dir() or path.suffix not in (".py", ".ipynb", ".md", ".json", ".txt", ".yaml", ".yml"):
@@ -342,6 +358,8 @@ def find_leaks(solution_path, student_dir):
         lines = _code_lines(text)
         for s in sorted(secrets & lines):
             leaks.append(f"{path.relative_to(student_dir)}: {s[:100]}")
+        for name in sorted(n for n in names if re.search(rf"\b{n}\b", text)):
+            leaks.append(f"{path.relative_to(student_dir)}: hidden test {name}")
     return leaks
 
 

@@ -40,6 +40,7 @@ def test_softmax_large_logits(softmax):
     assert A is not None, 'softmax returned None: not implemented yet?'
     A = np.asarray(A, dtype=np.float64)
     assert np.all(np.isfinite(A)), 'softmax(1e4) gave nan/inf: subtract the column max before np.exp (exp(1e4) overflows)'
+    assert np.allclose(A.sum(axis=0), 1, atol=1e-06), 'columns do not sum to 1: normalise each column (axis=0) separately, as in the first check'
     E = np.exp(Z - Z.max(axis=0))
     assert np.allclose(A, E / E.sum(axis=0), atol=1e-06), 'softmax(Z + c) must equal softmax(Z): subtract the max of each column (axis=0, keepdims=True), not of the whole matrix'
 

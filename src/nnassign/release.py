@@ -305,36 +305,26 @@ def secret_lines(solution_path):
     """
     nb = nbformat.read(solution_path, as_version=4)
     secret, public = set(), set()
-    in_solution = in_tests = False
+    inside = {"SOLUTION": False, "TESTS": False}  # which Otter blocks the current cell is in
     for cell in nb.cells:
-        marker = cell.source.strip().upper() if cell.cell_type == "raw" else ""
-        if marker.startswith("# BEGIN SOLUTION"):
-            in_solution = True
-            continue
-        if marker.startswith("# END SOLUTION"):
-            in_solution = False
-            continue
-        if marker.startswith("# BEGIN TESTS"):
-            in_tests = True
-            continue
-        if marker.startswith("# END TESTS"):
-            in_tests = False
-            continue
         if cell.cell_type == "raw":
+            block = re.match(r"#\s*(BEGIN|END)\s+(SOLUTION|TESTS)\b", cell.source.strip(), flags=re.I)
+            if block:
+                inside[block.group(2).upper()] = block.group(1).upper() == "BEGIN"
             continue
-        if in_tests and _is_hidden_test(cell):
+        if inside["TESTS"] and _is_hidden_test(cell):
             secret |= _code_lines(cell.source)
-        elif in_solution and cell.cell_type == "markdown":
+        elif inside["SOLUTION"] and cell.cell_type == "markdown":
             secret |= _code_lines(cell.source)
         elif cell.cell_type == "code":
-            inside = False
+            in_lines = False  # between `# BEGIN SOLUTION` and `# END SOLUTION` comment lines
             for line in cell.source.splitlines():
                 s = line.strip()
                 if re.fullmatch(r"#\s*BEGIN SOLUTION.*", s, flags=re.I):
-                    inside = True
+                    in_lines = True
                 elif re.fullmatch(r"#\s*END SOLUTION.*", s, flags=re.I):
-                    inside = False
-                elif inside or re.search(r"#\s*SOLUTION\s*$", s):
+                    in_lines = False
+                elif in_lines or re.search(r"#\s*SOLUTION\s*$", s):
                     secret.add(re.sub(r"#\s*SOLUTION\s*$", "", s).strip())
                 else:
                     public.add(s)

@@ -83,8 +83,9 @@ def discover(paths, id_pattern):
                 found.append((entry, entry.name))
     jobs, seen = [], {}
     for path, name in found:
-        match = pattern.search(name)
-        raw = match.group("id") if match else Path(name).stem
+        # The pattern reads ids out of file names; folder names and Gradescope ids are ids already.
+        match = pattern.search(name) if path.is_file() else None
+        raw = match.group("id") if match else (Path(name).stem if path.is_file() else name)
         sub_id = re.sub(r"[^\w.@-]", "_", raw)[:80] or "submission"
         seen[sub_id] = seen.get(sub_id, 0) + 1
         if seen[sub_id] > 1:
@@ -188,6 +189,9 @@ def _worker_init():
 
 def grade_batch(jobs, out_dir, workers=None, dask_address=None, progress=None):
     """Grade `jobs` (a list of Job), skipping those already done; returns all results in job order."""
+    from .sandbox import reap_stale
+
+    reap_stale()  # what a grader killed with -9 left behind: its sandboxes' processes and folders
     out_dir = Path(out_dir)
     results_dir = out_dir / "results"
     fingerprint = autograder_fingerprint(jobs[0].autograder) if jobs else ""

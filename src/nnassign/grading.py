@@ -4,6 +4,7 @@ Called by `grade.grade_one` inside a worker process. Every expected failure beco
 a one-line message; see grade.STATUSES.
 """
 
+import os
 from pathlib import Path
 
 from . import judge, policy, report, sandbox
@@ -17,6 +18,7 @@ def limits_from_config(limits):
     return sandbox.Limits(
         notebook_seconds=limits["timeout_seconds"],
         total_seconds=limits["timeout_seconds"] * 1.5,  # tests get half the notebook's time on top
+        call_seconds=min(60, limits["timeout_seconds"] / 4),  # one hanging function must not eat it all
         cpu_seconds=limits["cpu_seconds"],
         memory_bytes=limits["memory_mb"] * MB,
         processes=limits["processes"],
@@ -64,6 +66,7 @@ def grade_submission(job, sha):
     static = policy.scan_notebook(sub.notebook, job.import_policy)
     files = {name: autograder / name for name in ("nn_data.py", "grading.json")}
     seed = judge.derive_seed(job.secret, sub.content_sha256)
+    os.environ["NNASSIGN_DATA_DIR"] = job.data_dir  # the tests load the test set here (one job per process)
     with sandbox.Sandbox(sub.notebook, files=files, limits=limits_from_config(job.limits),
                          env={"NNASSIGN_DATA_DIR": job.data_dir}) as oracle:
         results = judge.run_tests(autograder / "tests", oracle, seed)

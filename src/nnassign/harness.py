@@ -349,6 +349,9 @@ def handle(request, ns, state):
     return {"ok": True, "value": value}
 
 
+EXIT_OUT_OF_MEMORY = 5  # the parent reports this exit status as memory-limit, not crashed
+
+
 def serve(req_fd, resp_fd, ns, state):
     while True:
         try:
@@ -357,6 +360,8 @@ def serve(req_fd, resp_fd, ns, state):
             os._exit(0)
         except (wire.WireError, OSError):
             os._exit(4)
+        except MemoryError:  # the notebook holds all the memory allowed: no room even for a request
+            os._exit(EXIT_OUT_OF_MEMORY)
         try:
             reply = handle(request, ns, state)
         except CallTimeout:   # the alarm fired just after the call returned

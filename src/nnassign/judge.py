@@ -247,7 +247,8 @@ def run_tests(test_dir, oracle: "sandbox.Oracle", seed: int, question_names=None
     files = load_test_files(test_dir, question_names)
     env = OracleEnvironment(oracle)
     results = []
-    with _seed_environment(seed), _nn_data_importable():
+    # Tests read grading.json from the current folder: it must be the autograder's, not ours.
+    with _seed_environment(seed), _nn_data_importable(), contextlib.chdir(Path(test_dir).resolve().parent):
         for tf in files:
             try:
                 tf.run(env)

@@ -73,6 +73,7 @@ from typing import Any
 import psutil
 
 from nnassign import wire
+from nnassign.harness import EXIT_OUT_OF_MEMORY
 
 OK, TIMEOUT, MEMORY_LIMIT, OUTPUT_LIMIT, CRASHED = "ok", "timeout", "memory-limit", "output-limit", "crashed"
 STATUSES = (OK, TIMEOUT, MEMORY_LIMIT, OUTPUT_LIMIT, CRASHED)
@@ -184,6 +185,42 @@ def _fresh_uid() -> int:
         uid = rng.randrange(1_000_000_000, 2_000_000_000)
         if uid not in used:
             return uid
+
+
+def _alive(pid: int) -> bool:
+    """A zombie is dead too: where nobody reaps orphans (a container's init) it lingers."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def reap_stale(tmpdir=None) -> int:
+    """Kill the processes and remove the folders of sandboxes whose grader died without closing them
+    (kill -9). Returns how many were cleaned. Safe to call while other graders run: it only touches
+    folders whose owning process is gone."""
+    cleaned = 0
+    tmpdir = tmpdir or tempfile.gettempdir()
+    for entry in os.scandir(tmpdir):
+        parts = entry.name.split("-")
+        if len(parts) < 3 or parts[0] != "nnassign" or not parts[1].isdigit() or not entry.is_dir():
+            continue
+        if _alive(int(parts[1])) or entry.stat().st_uid != os.geteuid():
+            continue
+        try:
+            with open(os.path.join(entry.path, "uid")) as f:
+                uid = int(f.read())
+        except (OSError, ValueError):
+            uid = None
+        if uid is not None and os.geteuid() == 0:
+            for _ in range(50):
+                _kill_uid(uid)
+                if not _processes_of_uid(uid):
+                    break
+                time.sleep(0.01)
+        shutil.rmtree(entry.path, ignore_errors=True)
+        cleaned += 1
+    return cleaned
 
 
 def _processes_of_uid(uid: int) -> list[psutil.Process]:
@@ -390,8 +427,13 @@ class Oracle:
                 raise SandboxError(f"the sandbox user cannot reach {blocked[0]} and this process cannot "
                                    f"create namespaces to expose it: install Python in a world-readable place")
 
-        self._base = tempfile.mkdtemp(prefix="nnassign-")
+        # The name carries our pid and the folder records the uid, so that a later batch can clean
+        # up after a grader that was killed with -9 (see reap_stale).
+        self._base = tempfile.mkdtemp(prefix=f"nnassign-{os.getpid()}-")
         os.chmod(self._base, 0o711)
+        if self.uid is not None:
+            with open(os.path.join(self._base, "uid"), "w") as f:
+                f.write(str(self.uid))
         workdir = os.path.join(self._base, "work")
         os.mkdir(workdir, 0o700)
         with open(os.path.join(workdir, "notebook.ipynb"), "w", encoding="utf-8") as f:
@@ -613,6 +655,9 @@ class Oracle:
                 self._fail(OUTPUT_LIMIT, f"the notebook exceeded the file-size limit {when}")
             else:
                 self._fail(CRASHED, f"the notebook process was killed by {_signal_name(sig)} {when}")
+        elif code == EXIT_OUT_OF_MEMORY:  # keep the message naming the cell, if a cell already hit the limit
+            self._fail(MEMORY_LIMIT, self.message if self.status == MEMORY_LIMIT
+                       else f"the notebook held all the memory allowed and could not go on {when}")
         else:
             self._fail(CRASHED, f"the notebook process exited with status {code} {when}")
         self._check_log_size()

@@ -277,3 +277,20 @@ def test_grades_do_not_depend_on_the_graders_working_directory(assignment, data_
     result = json.loads((tmp_path / "out" / "results" / "honest.json").read_text())
     assert result["questions"]["import_policy"]["points"] == 5, result["message"]
     assert result["questions"]["q14"]["points"] >= 2, result["message"]
+
+
+def test_an_ungradable_submission_is_zero_out_of_the_full_points(tmp_path, data_root):
+    """A broken file is 0 / 36 in the gradebook, not 0 / 0, and its row says why."""
+    root = Path(__file__).resolve().parents[1]
+    config = load_config(root / "assignment_config.yaml")
+    (tmp_path / "subs").mkdir()
+    (tmp_path / "subs" / "bob.ipynb").write_text("{ not json")
+    job = grade.Job(id="bob", path=str(tmp_path / "subs" / "bob.ipynb"), autograder=str(root / "autograder"),
+                    assignment_name=config.name, limits=config.limits, import_policy=config.import_policy,
+                    secret="s", data_dir=str(data_root))
+    [result] = grade.grade_batch([job], tmp_path / "out", workers=1)
+    assert result["status"] == "invalid-notebook" and "not valid JSON" in result["message"]
+    assert result["total"] == 0 and result["possible"] == grade.autograder_points(root / "autograder") > 0
+    grade.write_grades_csv([result], tmp_path / "grades.csv")
+    row = next(csv.DictReader(open(tmp_path / "grades.csv")))
+    assert row["possible"] == str(result["possible"]) and row["status"] == "invalid-notebook"

@@ -125,6 +125,13 @@ def autograder_fingerprint(autograder):
     return digest.hexdigest()[:16]
 
 
+def autograder_points(autograder):
+    """Points the autograder's tests are worth in all (the grader's own trusted files)."""
+    from .judge import load_test_files
+
+    return float(sum(tf.possible for tf in load_test_files(Path(autograder) / "tests")))
+
+
 def write_json_atomic(path, data):
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -204,8 +211,12 @@ def grade_batch(jobs, out_dir, workers=None, dask_address=None, progress=None):
         else:
             todo.append((job, sha))
 
+    possible = autograder_points(jobs[0].autograder) if jobs else 0.0
+
     def finish(result):
         result["autograder"] = fingerprint
+        if result["status"] not in ("graded", "policy-violation") and not result["possible"]:
+            result["possible"] = possible  # 0 / 36 in the gradebook, not 0 / 0
         write_json_atomic(results_dir / f"{result['id']}.json", result)
         results[result["id"]] = result
         if progress:

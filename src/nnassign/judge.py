@@ -242,6 +242,12 @@ def load_test_files(test_dir, question_names=None) -> list[ExceptionTestFile]:
     return files
 
 
+def _case_name(test_case):
+    """The test function's name says what was checked; Otter's own name is only "q3 - 2"."""
+    func = getattr(test_case.body, "test_func", None)
+    return f"{test_case.name} {func.__name__}" if func is not None else test_case.name
+
+
 def run_tests(test_dir, oracle: "sandbox.Oracle", seed: int, question_names=None) -> list[QuestionResult]:
     """Run the questions' test cases against ``oracle``; see the module docstring."""
     files = load_test_files(test_dir, question_names)
@@ -257,8 +263,8 @@ def run_tests(test_dir, oracle: "sandbox.Oracle", seed: int, question_names=None
                     TestCaseResult(test_case=tc, passed=False,
                                    message=f"❌ internal grading error: {type(e).__name__}: {e}")
                     for tc in tf.test_cases]
-            cases = [CaseResult(name=r.test_case.name, points=r.test_case.points if r.passed else 0,
-                                possible=r.test_case.points, hidden=r.test_case.hidden,
+            cases = [CaseResult(name=_case_name(r.test_case), points=float(r.test_case.points if r.passed else 0),
+                                possible=float(r.test_case.points), hidden=r.test_case.hidden,
                                 passed=r.passed, message=r.message or "")
                      for r in tf.test_case_results]
             results.append(QuestionResult(name=tf.name, path=tf.path, score=tf.score,

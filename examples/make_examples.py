@@ -10,17 +10,17 @@ is and the status and score `nnassign grade` gives it (examples/README.md says t
 """
 
 import argparse
-import ast
 import copy
 import io
 import os
 import pickle
-import re
 import sys
 import zipfile
 from pathlib import Path
 
 import nbformat
+
+from nnassign.nbedit import fill, find, insert, set_line
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -68,68 +68,6 @@ class Payload:
         return (os.system, ("touch /tmp/nnassign-example-pickle-ran",))
 
 
-def code_cells(nb):
-    return [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-
-
-def find(nb, pattern):
-    hits = [i for i in code_cells(nb) if re.search(pattern, nb.cells[i].source, re.M)]
-    if len(hits) != 1:
-        raise SystemExit(f"expected one code cell matching {pattern!r}, found {len(hits)}: rebuild the examples "
-                         "script for the new notebook")
-    return hits[0]
-
-
-def new_cell(nb, source):
-    cell = nbformat.v4.new_code_cell(source)
-    if nb.nbformat_minor < 5:
-        del cell["id"]
-    return cell
-
-
-def insert_after(nb, pattern, source):
-    nb = copy.deepcopy(nb)
-    nb.cells.insert(find(nb, pattern) + 1, new_cell(nb, source))
-    return nb
-
-
-def set_line(nb, name, value):
-    """Replace the assignment `name = ...` (one line) in the cell that makes it."""
-    nb = copy.deepcopy(nb)
-    cell = nb.cells[find(nb, rf"^{name} = ")]
-    cell.source = re.sub(rf"^{name} = .*$", f"{name} = {value}", cell.source, count=1, flags=re.M)
-    return nb
-
-
-def defined_names(source):
-    names = set()
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.FunctionDef):
-            names.add(node.name)
-        elif isinstance(node, ast.Assign):
-            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
-    return frozenset(names)
-
-
-def fill(template, solution, questions):
-    """The template with the stubs of `questions` replaced by the solution cells defining the same names
-    (a stub cell belongs to the next grader.check("qN") cell)."""
-    nb = copy.deepcopy(template)
-    solved = {defined_names(solution.cells[i].source): solution.cells[i].source for i in code_cells(solution)}
-    pending = []
-    for i in code_cells(template):
-        source = template.cells[i].source
-        check = re.fullmatch(r'\s*grader\.check\("(\w+)"\)\s*', source)
-        if check:
-            if check.group(1) in questions:
-                for j in pending:
-                    nb.cells[j].source = solved[defined_names(template.cells[j].source)]
-            pending = []
-        elif re.search(r"^\s*\.\.\.\s*$|=\s*\.\.\.\s*$", source, re.M):
-            pending.append(i)
-    return nb
-
-
 def notebook_bytes(nb):
     return nbformat.writes(nb).encode()
 
@@ -161,8 +99,8 @@ def build():
         "honest-partial.ipynb": notebook_bytes(partial),
         "untouched-template.ipynb": notebook_bytes(template),
         "broken-json.ipynb": text[: len(text) // 3].encode(),
-        "cheat-monkeypatch.ipynb": notebook_bytes(insert_after(partial, r"^import numpy as np", CHEAT)),
-        "forbidden-import.ipynb": notebook_bytes(insert_after(quick, r"^import numpy as np", FORBIDDEN)),
+        "cheat-monkeypatch.ipynb": notebook_bytes(insert(partial, r"^import numpy as np", CHEAT)),
+        "forbidden-import.ipynb": notebook_bytes(insert(quick, r"^import numpy as np", FORBIDDEN)),
         "wrong-assignment.ipynb": notebook_bytes(other),
         "export-malicious-log.zip": zip_bytes([
             ("nn_from_scratch.ipynb", notebook_bytes(partial)),

@@ -22,7 +22,6 @@ the paths a cheat may try to reach (the repository, the corpus folder, a marker 
 pickle would create), so the cheats aim at the real places, not at guesses.
 """
 
-import ast
 import copy
 import json
 import os
@@ -37,6 +36,8 @@ from typing import Callable
 import nbformat
 import psutil
 import yaml
+
+from nnassign.nbedit import append, delete, edit, fill, insert
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "student" / "nn_from_scratch.ipynb"
@@ -54,104 +55,9 @@ def read(path):
     return nbformat.read(path, as_version=4)
 
 
-def code_cells(nb):
-    return [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-
-
-def find(nb, pattern):
-    """Index of the one code cell whose source matches ``pattern`` (re.M)."""
-    hits = [i for i in code_cells(nb) if re.search(pattern, nb.cells[i].source, re.M)]
-    assert len(hits) == 1, f"expected one code cell matching {pattern!r}, found {hits}"
-    return hits[0]
-
-
-def edit(nb, pattern, old, new):
-    """Copy of ``nb`` with ``old`` (a regex, which must match) replaced by ``new`` in the cell matching ``pattern``."""
-    nb = copy.deepcopy(nb)
-    cell = nb.cells[find(nb, pattern)]
-    source, count = re.subn(old, new, cell.source, flags=re.M)
-    assert count == 1, f"{old!r} not found once in the cell matching {pattern!r}"
-    cell.source = source
-    return nb
-
-
-def new_cell(nb, source):
-    """A code cell as the notebook's format version wants it (cell ids only from nbformat 4.5 on)."""
-    cell = nbformat.v4.new_code_cell(source)
-    if nb.nbformat_minor < 5:
-        del cell["id"]
-    return cell
-
-
-def insert(nb, after_pattern, source):
-    """Copy of ``nb`` with a code cell inserted after the cell matching ``after_pattern``."""
-    nb = copy.deepcopy(nb)
-    nb.cells.insert(find(nb, after_pattern) + 1, new_cell(nb, source))
-    return nb
-
-
 def early(nb, source):
     """The hostile cell right after the imports (before any work is done)."""
     return insert(nb, r"^import numpy as np", source)
-
-
-def append(nb, source):
-    """The cell at the very end (everything else has run before it)."""
-    nb = copy.deepcopy(nb)
-    nb.cells.append(new_cell(nb, source))
-    return nb
-
-
-def delete(nb, *patterns):
-    nb = copy.deepcopy(nb)
-    drop = {find(nb, p) for p in patterns}
-    nb.cells = [c for i, c in enumerate(nb.cells) if i not in drop]
-    return nb
-
-
-def defined_names(source):
-    """Top-level functions and assigned names of a cell (what a stub cell hands in)."""
-    names = set()
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.FunctionDef):
-            names.add(node.name)
-        elif isinstance(node, ast.Assign):
-            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
-    return frozenset(names)
-
-
-def is_stub(source):
-    return bool(re.search(r"^\s*\.\.\.\s*$|=\s*\.\.\.\s*$", source, re.M))
-
-
-def stub_questions(template):
-    """{index of a stub cell: question}: a stub belongs to the next ``grader.check("qN")``."""
-    out, pending = {}, []
-    for i in code_cells(template):
-        source = template.cells[i].source
-        check = re.fullmatch(r'\s*grader\.check\("(\w+)"\)\s*', source)
-        if check:
-            out.update({j: check.group(1) for j in pending})
-            pending = []
-        elif is_stub(source):
-            pending.append(i)
-    assert not pending, "stub cells after the last grader.check"
-    return out
-
-
-def fill(template, solution, questions):
-    """The template with the stubs of ``questions`` replaced by the solution's cells defining the same names."""
-    nb = copy.deepcopy(template)
-    by_names = {defined_names(solution.cells[i].source): solution.cells[i].source for i in code_cells(solution)}
-    stubs = stub_questions(template)
-    unknown = set(questions) - set(stubs.values())
-    assert not unknown, f"no stub cells for {unknown}"
-    for i, q in stubs.items():
-        if q in questions:
-            names = defined_names(template.cells[i].source)
-            assert names in by_names, f"the solution has no cell defining exactly {sorted(names)}"
-            nb.cells[i].source = by_names[names]
-    return nb
 
 
 def subset(nb):

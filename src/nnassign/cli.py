@@ -4,6 +4,8 @@ import sys
 
 import click
 
+from .config import DATASETS
+
 
 class NNAssignError(click.ClickException):
     """A clear, expected failure: printed as one message, exit status 1, no traceback."""
@@ -20,7 +22,7 @@ def data():
     """Download, verify and import the datasets."""
 
 
-_DATASET_CHOICE = click.Choice(["fashion-mnist", "mnist"])
+_DATASET_CHOICE = click.Choice(DATASETS)
 _DATA_DIR_HELP = "Data root (default: $NNASSIGN_DATA_DIR, else ./data)."
 
 

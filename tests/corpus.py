@@ -568,7 +568,7 @@ CORPUS = [
     nb_entry("kill-grader", lambda m: early(m.partial, KILL_GRADER), "graded", PARTIAL, r"test case\(s\) failed",
              "tries to SIGKILL its parent, init and every pid it sees"),
     nb_entry("hang-on-call", lambda m: append(m.fast, HANG_ON_CALL), "graded",
-             fast_without(cases=("q13 - 4 test_per_class_report", "q13 - 5 test_evaluation_hidden")), r"test case\(s\) failed",
+             fast_without(cases=("test_per_class_report", "test_evaluation_hidden")), r"test case\(s\) failed",
              "per_class_report loops forever, but only when a test calls it: its two cases fail, "
              "everything else is graded"),
     # --- the import policy -----------------------------------------------------------------

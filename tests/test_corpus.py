@@ -176,7 +176,7 @@ def test_missing_functions_are_named_in_the_messages(batch):
 
 def test_a_function_hanging_in_a_test_fails_only_its_cases(batch):
     tests = {t["name"]: t for t in batch.results["hang-on-call"]["tests"]}
-    for case in ("q13 - 4 test_per_class_report", "q13 - 5 test_evaluation_hidden"):
+    for case in ("test_per_class_report", "test_evaluation_hidden"):
         assert not tests[case]["passed"] and "did not return within" in tests[case]["message"]
 
 

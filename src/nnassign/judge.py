@@ -243,9 +243,9 @@ def load_test_files(test_dir, question_names=None) -> list[ExceptionTestFile]:
 
 
 def _case_name(test_case):
-    """The test function's name says what was checked; Otter's own name is only "q3 - 2"."""
+    """The test function's name says what was checked (unique within a question); Otter's is "q3 - 2"."""
     func = getattr(test_case.body, "test_func", None)
-    return f"{test_case.name} {func.__name__}" if func is not None else test_case.name
+    return func.__name__ if func is not None else test_case.name
 
 
 def run_tests(test_dir, oracle: "sandbox.Oracle", seed: int, question_names=None) -> list[QuestionResult]:

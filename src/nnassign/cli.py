@@ -170,9 +170,7 @@ def grade(submissions, out_dir, config_path, workers, dask_address):
     reference = report.reference_answers(nbformat.read(config.solution_path, as_version=4))
     report.write_all(results, out, config.name, reference=reference)
     click.echo(report.format_table(results), nl=False)
-    counts = {}
-    for r in results:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    counts = {s: n for s, n in report.status_counts(results).items() if n}
     mean = sum(r["percent"] for r in results) / len(results)
     click.echo(f"{len(results)} submissions: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
                + f"; mean {mean:.1f}%; results in {out}/ (grades.csv, canvas_grades.csv, report.html)")

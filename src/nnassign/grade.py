@@ -8,6 +8,7 @@ nothing and a rerun skips every submission already graded with the same content 
 
 import csv
 import hashlib
+import io
 import json
 import os
 import re
@@ -132,11 +133,17 @@ def autograder_points(autograder):
     return float(sum(tf.possible for tf in load_test_files(Path(autograder) / "tests")))
 
 
-def write_json_atomic(path, data):
+def write_text_atomic(path, text):
+    """Readers (and a rerun after kill -9) see the old file or the new one, never half of one."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False))
+    tmp.write_text(text)
     os.replace(tmp, path)
+
+
+def write_json_atomic(path, data):
+    write_text_atomic(path, json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False))
 
 
 def load_done(results_dir, sha, fingerprint, sub_id):
@@ -254,12 +261,10 @@ def question_names(results):
 def write_grades_csv(results, path):
     """One row per submission, always, even when it could not be graded."""
     questions = question_names(results)
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["id", *questions, "total", "possible", "percent", "status", "message"])
-        for r in results:
-            points = [r["questions"].get(q, {}).get("points", 0.0) for q in questions]
-            writer.writerow([r["id"], *points, r["total"], r["possible"], r["percent"], r["status"], r["message"]])
-    os.replace(tmp, path)
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(["id", *questions, "total", "possible", "percent", "status", "message"])
+    for r in results:
+        points = [r["questions"].get(q, {}).get("points", 0.0) for q in questions]
+        writer.writerow([r["id"], *points, r["total"], r["possible"], r["percent"], r["status"], r["message"]])
+    write_text_atomic(path, text.getvalue())

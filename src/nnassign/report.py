@@ -19,8 +19,7 @@ from pathlib import Path
 
 import yaml
 
-STATUSES = ("graded", "timeout", "memory-limit", "output-limit", "invalid-notebook",
-            "invalid-submission", "wrong-assignment", "crashed", "policy-violation")
+from .grade import STATUSES  # the one list of statuses; every table here follows its order
 
 # What each status means for the student, shown before the grader's one-line message.
 STATUS_TEXT = {

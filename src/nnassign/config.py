@@ -166,14 +166,45 @@ class Config:
         return self.root / self.values["solution"]
 
 
+def duplicate_keys(text):
+    """[(dotted key, first line, repeated line)] of every key given twice in one mapping.
+
+    YAML itself (and PyYAML) keeps the last value silently; a config must say each thing once.
+    """
+    found = []
+
+    def walk(node, prefix):
+        if isinstance(node, yaml.MappingNode):
+            seen = {}
+            for key, value in node.value:
+                name = f"{prefix}{key.value}" if isinstance(key, yaml.ScalarNode) else None
+                if name is not None and name in seen:
+                    found.append((name, seen[name], key.start_mark.line + 1))
+                elif name is not None:
+                    seen[name] = key.start_mark.line + 1
+                walk(value, f"{name}." if name else prefix)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, f"{prefix[:-1]}[{i}]." if prefix else f"[{i}].")
+
+    walk(yaml.compose(text, Loader=yaml.SafeLoader), "")
+    return found
+
+
 def load_config(path="assignment_config.yaml"):
+    """The validated Config of `path`; ConfigError names the file, the key and what is allowed."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        text = path.read_text()
+        twice = duplicate_keys(text)
+        raw = yaml.safe_load(text) or {}
     except FileNotFoundError:
         raise ConfigError(f"{path}: not found (run nnassign from the assignment folder or pass --config)") from None
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: not valid YAML ({e})") from None
+    if twice:
+        raise ConfigError("\n".join(f"{path.resolve()}: duplicate key {key} on lines {first} and {again}: YAML "
+                                    "would silently keep the last value; keep one" for key, first, again in twice))
     try:
         return Config(path.resolve(), _validate(raw, SCHEMA))
     except ConfigError as e:

@@ -2,11 +2,13 @@
 
 The build is a pipeline of small steps (like nbgrader's preprocessors), each one transformation:
 
-    read solution -> apply config -> stage (notebook, nn_data.py, grading.json) -> otter assign
-    -> normalise (strip outputs, deterministic zip) -> add student files -> leak guard -> install
+    read solution -> refuse marker mistakes -> apply config -> stage (notebook, nn_data.py,
+    grading.json) -> otter assign -> grade the solution with its own tests -> normalise (strip
+    outputs, deterministic zip) -> add student files -> stubs are stubs -> leak guard -> install
 
 `build_release(config, out_dir)` writes `out_dir/student` and `out_dir/autograder`;
 `check_release(config)` builds into a temp folder and lists what differs from the committed ones.
+The leak guards and the scan of student/ live in leakguard.py.
 """
 
 import copy
@@ -24,8 +26,10 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from . import nn_data
+from . import leakguard, nn_data
 from .config import Config
+from .leakguard import find_leaks  # noqa: F401  (the leak guard's entry point, re-exported)
+from .messages import clean_message
 
 NOTEBOOK_NAME = "nn_from_scratch.ipynb"
 ZIP_NAME = "autograder.zip"
@@ -83,12 +87,18 @@ def set_assignment_config(nb, config):
     raise ReleaseError("the solution notebook has no '# ASSIGNMENT CONFIG' raw cell")
 
 
+def _natural(name):
+    """q2 before q10."""
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
+
+
 def set_points(nb, config):
     names = {conf.get("name") for _, conf in question_cells(nb)}
     unknown = sorted(set(config.points) - names)
     if unknown:
-        raise ReleaseError(f"assignment_config.yaml points: no question named {unknown[0]!r} in the solution; "
-                           f"questions are {', '.join(sorted(n for n in names if n))}")
+        known = ", ".join(sorted((str(n) for n in names if n), key=_natural))
+        raise ReleaseError("\n".join(f"{config.path}: points: no question named {name!r} in the solution; "
+                                     f"questions are {known}" for name in unknown))
     for i, conf in question_cells(nb):
         if conf.get("manual"):
             conf["points"] = config.written_points
@@ -178,20 +188,63 @@ def stage(nb, config, folder):
     return folder / NOTEBOOK_NAME
 
 
-def run_otter_assign(master, result, data_dir, run_tests=True):
-    """Otter Assign in a subprocess (it changes directory and logs freely).
-
-    With run_tests, Otter grades the solution with the autograder zip and fails unless it earns
-    full marks; the notebook then needs the data, hence NNASSIGN_DATA_DIR.
-    """
-    cmd = [sys.executable, "-m", "otter", "assign", str(master), str(result)]
-    if not run_tests:
-        cmd.append("--no-run-tests")
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0", NNASSIGN_DATA_DIR=str(data_dir))
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+def run_otter_assign(master, result):
+    """Otter Assign in a subprocess (it changes directory and logs freely), without its test run:
+    `solution_failures` grades the solution and says which test fails first."""
+    cmd = [sys.executable, "-m", "otter", "assign", "--no-run-tests", str(master), str(result)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0"))
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
         raise ReleaseError(f"otter assign failed (exit {proc.returncode}):\n{tail}")
+
+
+# Otter's own check of the solution (what `otter assign` does unless --no-run-tests), as data.
+_GRADE_SOLUTION = """
+import json, sys
+from otter.api import grade_submission
+results = grade_submission(sys.argv[1], sys.argv[2], quiet=True)
+cases = [[name, i, tcr.passed, tcr.message] for name, tf in results.results.items()
+         for i, tcr in enumerate(tf.test_case_results)]
+print("NNASSIGN-RESULTS " + json.dumps({"error": str(results._catastrophic_error or ""), "cases": cases}))
+"""
+
+
+def _case_names(test_file):
+    """The test functions of an Otter exception test file, in order (Otter calls them "q3 - 1", ...)."""
+    return re.findall(r"^@test_case\(.*\)\s*\ndef (\w+)\(", Path(test_file).read_text(), flags=re.M)
+
+
+def solution_failures(autograder_dir, data_dir):
+    """[(question, test, message)] of the tests the solution fails, in the notebook's question order.
+
+    Grades the autograder notebook (the solution) with the autograder zip, as Otter Assign does.
+    """
+    autograder_dir = Path(autograder_dir)
+    zips = sorted(autograder_dir.glob("*.zip"))
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0", NNASSIGN_DATA_DIR=str(data_dir))
+    proc = subprocess.run([sys.executable, "-c", _GRADE_SOLUTION, str(autograder_dir / NOTEBOOK_NAME), str(zips[0])],
+                          capture_output=True, text=True, env=env)
+    found = re.search(r"^NNASSIGN-RESULTS (.*)$", proc.stdout, flags=re.M)
+    if proc.returncode != 0 or not found:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+        raise ReleaseError(f"grading the solution with its own tests failed to run (exit {proc.returncode}):\n{tail}")
+    outcome = json.loads(found.group(1))
+    if outcome["error"]:
+        return [("(all)", "(the notebook)", clean_message(outcome["error"]).splitlines()[-1])]
+    order = [conf.get("name") for _, conf in question_cells(nbformat.read(autograder_dir / NOTEBOOK_NAME, as_version=4))]
+    failed = []
+    for question, index, passed, message in outcome["cases"]:
+        if not passed:
+            names = _case_names(autograder_dir / "tests" / f"{question}.py")
+            name = names[index] if index < len(names) else f"{question} - {index + 1}"
+            failed.append((question, name, clean_message(message)))
+    return sorted(failed, key=lambda f: order.index(f[0]) if f[0] in order else len(order))
+
+
+def refuse(problems, what):
+    """Stop the build with one line per problem."""
+    if problems:
+        raise ReleaseError(f"{what}:\n  " + "\n  ".join(map(str, problems)))
 
 
 def normalise_notebook(path):
@@ -247,16 +300,36 @@ zip file next to the notebook. Upload that zip.
 """
 
 
+def _label(config):
+    """The solution's path as the instructor knows it: relative to the assignment folder."""
+    try:
+        return str(config.solution_path.relative_to(config.root))
+    except ValueError:
+        return str(config.solution_path)
+
+
 def build_release(config: Config, out_dir, run_tests=True):
-    """Write out_dir/student and out_dir/autograder. Returns out_dir."""
+    """Write out_dir/student and out_dir/autograder. Returns out_dir.
+
+    With run_tests, the solution is graded with its own tests and must earn full marks.
+    """
     out_dir = Path(out_dir)
+    if not config.solution_path.exists():
+        raise ReleaseError(f"solution notebook {config.solution_path} not found")
+    refuse(leakguard.solution_mistakes(config.solution_path, _label(config)), "the solution notebook has mistakes")
     nb = configured_solution(config)
     with tempfile.TemporaryDirectory(prefix="nnassign-release-") as tmp:
         tmp = Path(tmp)
         master = stage(nb, config, tmp / "source")
-        data_dir = nn_data.fetch(config.dataset, data_dir=config.data_dir).parent if run_tests else config.data_dir
-        run_otter_assign(master, tmp / "dist", data_dir, run_tests=run_tests)
         dist = tmp / "dist"
+        run_otter_assign(master, dist)
+        if run_tests:
+            data_dir = nn_data.fetch(config.dataset, data_dir=config.data_dir).parent
+            failed = solution_failures(dist / "autograder", data_dir)
+            if failed:
+                (question, name, message), others = failed[0], sorted({q for q, _, _ in failed[1:]} - {failed[0][0]})
+                more = f" ({len(failed) - 1} more failing, in {', '.join(others) or question})" if len(failed) > 1 else ""
+                raise ReleaseError(f"the solution fails its own tests: first {question} {name}: {message}{more}")
         for sub in ("student", "autograder"):
             for path in (dist / sub).glob("*.ipynb"):
                 normalise_notebook(path)
@@ -267,90 +340,17 @@ def build_release(config: Config, out_dir, run_tests=True):
         zips[0].unlink()
         (dist / "student" / "requirements.txt").write_text(STUDENT_REQUIREMENTS)
         (dist / "student" / "README.md").write_text(student_readme(config))
+        refuse(leakguard.stub_problems(config.solution_path, dist / "student" / NOTEBOOK_NAME, _label(config)),
+               "graded functions would reach students with code in them")
         leaks = find_leaks(config.solution_path, dist / "student")
-        if leaks:
-            raise ReleaseError("the student release would leak solution material:\n  " + "\n  ".join(leaks[:20]))
+        refuse([f"{_label(config)} -> student/{leak}" for leak in leaks[:20]],
+               "the student release would leak solution material")
         for sub in ("student", "autograder"):
             target = out_dir / sub
             if target.exists():
                 shutil.rmtree(target)
             shutil.copytree(dist / sub, target)
     return out_dir
-
-
-# ---------------------------------------------------------------- leak guard
-
-def _code_lines(text):
-    return {ln.strip() for ln in text.splitlines()}
-
-
-def _is_hidden_test(cell):
-    """Otter's two ways to hide a test cell: a first line `# HIDDEN` (exception format), or `hidden: true`."""
-    return cell.cell_type == "code" and (cell.source.lstrip().upper().startswith("# HIDDEN")
-                                         or re.search(r"^\s*hidden:\s*true", cell.source, flags=re.M | re.I))
-
-
-def hidden_test_names(solution_path):
-    """Names of the hidden test functions: they must not appear anywhere in the student release."""
-    nb = nbformat.read(solution_path, as_version=4)
-    return {name for cell in nb.cells if _is_hidden_test(cell)
-            for name in re.findall(r"^def (\w+)\(", cell.source, flags=re.M)}
-
-
-def secret_lines(solution_path):
-    """Lines only the solution may hold: solution code, reference answers, hidden tests.
-
-    A line that also appears in a public part of the solution (a docstring, a prompt, a public
-    test) is not secret: the student is meant to see it.
-    """
-    nb = nbformat.read(solution_path, as_version=4)
-    secret, public = set(), set()
-    inside = {"SOLUTION": False, "TESTS": False}  # which Otter blocks the current cell is in
-    for cell in nb.cells:
-        if cell.cell_type == "raw":
-            block = re.match(r"#\s*(BEGIN|END)\s+(SOLUTION|TESTS)\b", cell.source.strip(), flags=re.I)
-            if block:
-                inside[block.group(2).upper()] = block.group(1).upper() == "BEGIN"
-            continue
-        if inside["TESTS"] and _is_hidden_test(cell):
-            secret |= _code_lines(cell.source)
-        elif inside["SOLUTION"] and cell.cell_type == "markdown":
-            secret |= _code_lines(cell.source)
-        elif cell.cell_type == "code":
-            in_lines = False  # between `# BEGIN SOLUTION` and `# END SOLUTION` comment lines
-            for line in cell.source.splitlines():
-                s = line.strip()
-                if re.fullmatch(r"#\s*BEGIN SOLUTION.*", s, flags=re.I):
-                    in_lines = True
-                elif re.fullmatch(r"#\s*END SOLUTION.*", s, flags=re.I):
-                    in_lines = False
-                elif in_lines or re.search(r"#\s*SOLUTION\s*$", s):
-                    secret.add(re.sub(r"#\s*SOLUTION\s*$", "", s).strip())
-                else:
-                    public.add(s)
-        else:
-            public |= _code_lines(cell.source)
-    # Short or structural lines (`return A`, `"""`, `)`) carry no solution on their own.
-    return {s for s in secret - public if len(s) >= 24 and not s.startswith("#")}
-
-
-def find_leaks(solution_path, student_dir):
-    secrets = secret_lines(solution_path)
-    names = hidden_test_names(solution_path)
-    leaks = []
-    for path in sorted(Path(student_dir).rglob("*")):
-        if path.is_dir() or path.suffix not in (".py", ".ipynb", ".md", ".json", ".txt", ".yaml", ".yml"):
-            continue
-        text = path.read_text(errors="replace")
-        if path.suffix == ".ipynb":  # compare cell lines, not JSON-escaped text
-            nb = json.loads(text)
-            text = "\n".join("".join(c.get("source", "")) for c in nb.get("cells", []))
-        lines = _code_lines(text)
-        for s in sorted(secrets & lines):
-            leaks.append(f"{path.relative_to(student_dir)}: {s[:100]}")
-        for name in sorted(n for n in names if re.search(rf"\b{n}\b", text)):
-            leaks.append(f"{path.relative_to(student_dir)}: hidden test {name}")
-    return leaks
 
 
 # ---------------------------------------------------------------- --check

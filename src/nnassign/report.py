@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from .grade import STATUSES  # the one list of statuses; every table here follows its order
+from .messages import clean_message  # a test's message without the test's source, once
 
 # What each status means for the student, shown before the grader's one-line message.
 STATUS_TEXT = {
@@ -290,10 +291,15 @@ def _score(points, possible) -> str:
     return f"{_num(points)} / {_num(possible)}"
 
 
+def _message(test) -> str:
+    """What a test case says, as students may read it: its message alone, never a line of the test."""
+    return clean_message(test.get("message"))
+
+
 def _shown_message(test) -> bool:
     """Every failure message (hidden tests too: they are written to teach); passes only if unusual."""
-    message = test.get("message")
-    return bool(message) and not (test.get("passed") and str(message).strip() == OTTER_PASSED)
+    message = _message(test)
+    return bool(message) and not (test.get("passed") and message == OTTER_PASSED)
 
 
 def _test_label(test) -> tuple[str, str]:
@@ -319,7 +325,7 @@ def feedback_markdown(result) -> str:
             lines += [f"**{mark}**: {_md_inline(t.get('name'))}{hidden}, "
                       f"{_score(t.get('points'), t.get('possible'))}", ""]
             if _shown_message(t):
-                lines += [_md_fence(t["message"]), ""]
+                lines += [_md_fence(_message(t)), ""]
     if result.get("cell_errors"):
         lines += ["## Errors while running your notebook", ""]
         for err in result["cell_errors"]:
@@ -351,7 +357,7 @@ def feedback_html(result) -> str:
                          f"<code>{_e(t.get('name'))}</code>{hidden}, "
                          f"{_score(t.get('points'), t.get('possible'))}</p>")
             if _shown_message(t):
-                parts.append(f"<pre>{_e(t['message'])}</pre>")
+                parts.append(f"<pre>{_e(_message(t))}</pre>")
     if result.get("cell_errors"):
         parts.append("<h2>Errors while running your notebook</h2>")
         parts += [f"<p>Cell {_e(err.get('cell'))}:</p><pre>{_e(err.get('error'))}</pre>"

@@ -107,6 +107,7 @@ def _config(path):
 @click.option("--no-run-tests", is_flag=True, help="Skip running the solution against its tests (faster).")
 def release(config_path, check, no_run_tests):
     """Build student/ and autograder/ from solution/ with Otter Assign."""
+    from .leakguard import scan
     from .nn_data import DataError
     from .release import ReleaseError, build_release, check_release
 
@@ -114,15 +115,27 @@ def release(config_path, check, no_run_tests):
     try:
         if check:
             differ = check_release(config, run_tests=not no_run_tests)
+            problems = []
             if differ:
-                raise NNAssignError("the committed release is stale; run `nnassign release`. Differs:\n  "
-                                    + "\n  ".join(differ))
-            click.echo("release is up to date: student/ and autograder/ match a fresh build")
+                problems.append("the committed release is stale; run `nnassign release`. Differs:\n  "
+                                + "\n  ".join(differ))
+            findings = scan(config.root / "student")
+            if findings:
+                problems.append(f"{len(findings)} line(s) of student/ compute what a graded function computes:\n  "
+                                + "\n  ".join(map(str, findings)))
+            if problems:
+                raise NNAssignError("\n".join(problems))
+            click.echo("release is up to date: student/ and autograder/ match a fresh build, "
+                       "and nothing in student/ computes a graded function")
             return
         build_release(config, config.root, run_tests=not no_run_tests)
     except (ReleaseError, DataError) as e:
         raise NNAssignError(str(e)) from None
     click.echo(f"wrote {config.root / 'student'} and {config.root / 'autograder'}")
+    findings = scan(config.root / "student")
+    if findings:
+        click.echo(f"warning: {len(findings)} line(s) of student/ compute what a graded function computes "
+                   "(`nnassign release --check` fails on them):\n  " + "\n  ".join(map(str, findings)), err=True)
 
 
 

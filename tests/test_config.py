@@ -57,3 +57,28 @@ def test_bad_config_names_key_and_allowed_values(tmp_path, text, named):
 def test_missing_file_says_what_to_do(tmp_path):
     with pytest.raises(ConfigError, match="not found.*--config"):
         load_config(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize("text, key, lines", [
+    ("name: demo\ndataset: mnist\ndataset: fashion-mnist\n", "dataset", (2, 3)),
+    ("name: demo\npoints:\n  q3: 2\n  q4: 1\n  q3: 5\n", "points.q3", (3, 5)),
+    ("name: demo\nlimits: {memory_mb: 1024, memory_mb: 2048}\n", "limits.memory_mb", (2, 2)),
+])
+def test_duplicate_keys_are_refused_naming_the_file_key_and_lines(tmp_path, text, key, lines):
+    """YAML keeps the last of two equal keys silently; the config refuses it."""
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value) == (f"{path.resolve()}: duplicate key {key} on lines {lines[0]} and {lines[1]}: "
+                              "YAML would silently keep the last value; keep one")
+
+
+def test_the_release_command_refuses_duplicate_keys_without_traceback(tmp_path):
+    from click.testing import CliRunner
+
+    from nnassign.cli import main as cli
+
+    path = write(tmp_path, "name: demo\npoints: {q3: 2}\nwritten_points: 1\npoints: {q3: 4}\n")
+    result = CliRunner().invoke(cli, ["release", "--no-run-tests", "--config", str(path)])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert f"{path.resolve()}: duplicate key points on lines 2 and 4" in result.output

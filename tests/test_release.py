@@ -6,6 +6,9 @@ Real builds in temporary folders (Otter Assign without running the solution's te
   `check_release` names exactly the files a config change touches;
 * leak guards: nothing of the solution, the reference answers or the hidden tests reaches
   `student/`, and a leaky solution stops the build with an error naming the file;
+* instructor mistakes (issue 8), each refused naming file, cell and line: a graded function without
+  markers, a solution line below `# END SOLUTION`, an unterminated `# BEGIN SOLUTION`, a duplicate
+  question name, and a solution failing its own tests (the first failing test, by name and message);
 * the config's effects: points, dataset, accuracy tiers, import-policy penalty, unknown names;
 * invariants of the release: public tests are a subset of the autograder's, one check cell per
   code question, one answer cell per written question, stubs with the contract's signatures and
@@ -38,7 +41,8 @@ from otter.test_files import ExceptionTestFile
 
 from nnassign.cli import main as cli
 from nnassign.config import load_config
-from nnassign.release import ReleaseError, build_release, check_release, find_leaks
+from nnassign.leakguard import find_leaks
+from nnassign.release import ReleaseError, build_release, check_release
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = "nn_from_scratch.ipynb"
@@ -281,6 +285,99 @@ def test_a_leaky_solution_is_refused(tmp_path, edit):
         build_release(config, tmp_path / "out", run_tests=False)
     assert "leak" in str(error.value)
     assert not (tmp_path / "out" / "student").exists()
+
+
+# ---------------------------------------------------------------- 2b. instructor mistakes (issue 8)
+
+def _cell(nb, prefix):
+    """(index, cell) of the solution code cell that starts with `prefix`."""
+    return next((i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.startswith(prefix))
+
+
+def _line_of(source, text):
+    return next(i for i, ln in enumerate(source.splitlines(), 1) if ln.strip() == text)
+
+
+def _no_markers(nb):
+    """softmax without `# BEGIN SOLUTION` / `# END SOLUTION`: the whole solution would ship."""
+    i, cell = _cell(nb, "def softmax(")
+    cell.source = "\n".join(ln for ln in cell.source.splitlines() if "SOLUTION" not in ln)
+    return i + 1, 1, "def softmax has no # BEGIN SOLUTION / # END SOLUTION markers"
+
+
+def _moved_below_end(nb):
+    """softmax's return line moved below `# END SOLUTION`: it would reach the student's stub."""
+    i, cell = _cell(nb, "def softmax(")
+    lines = cell.source.splitlines()
+    ret = next(k for k, ln in enumerate(lines) if ln.strip().startswith("return E /"))
+    moved = lines.pop(ret)
+    end = next(k for k, ln in enumerate(lines) if ln.strip() == "# END SOLUTION")
+    lines.insert(end + 1, moved)
+    cell.source = "\n".join(lines)
+    return i + 1, _line_of(cell.source, moved.strip()), f"`{moved.strip()}` of def softmax reaches the student notebook"
+
+
+def _unterminated(nb):
+    """relu's `# END SOLUTION` deleted: Otter would swallow relu_derivative's def and docstring."""
+    i, cell = _cell(nb, "def relu(")
+    cell.source = cell.source.replace("    return np.maximum(Z, 0)\n    # END SOLUTION\n", "    return np.maximum(Z, 0)\n", 1)
+    return i + 1, _line_of(cell.source, "# BEGIN SOLUTION"), "unterminated # BEGIN SOLUTION"
+
+
+def _duplicate_question(nb):
+    """q4 renamed q3: Otter would merge the two questions and their points would vanish."""
+    i = next(i for i, c in enumerate(nb.cells) if c.cell_type == "raw" and re.search(r"^name: q4$", c.source, flags=re.M))
+    nb.cells[i].source = nb.cells[i].source.replace("name: q4", "name: q3")
+    return i + 1, 2, "duplicate question name 'q3'"
+
+
+@pytest.mark.parametrize("mistake", [_no_markers, _moved_below_end, _unterminated, _duplicate_question],
+                         ids=["function without markers", "line below END SOLUTION", "unterminated BEGIN SOLUTION",
+                              "duplicate question name"])
+def test_each_instructor_mistake_is_refused_naming_file_cell_and_line(tmp_path, mistake):
+    where = {}
+    config = make_root(tmp_path, edit=lambda nb: where.setdefault("it", mistake(nb)))
+    cell, line, says = where["it"]
+    result = CliRunner().invoke(cli, ["release", "--no-run-tests", "--config", str(config.path)])
+    assert result.exit_code != 0 and "Traceback" not in result.output, result.output
+    assert f"solution/{NOTEBOOK}, cell {cell}, line {line}: " in result.output, result.output
+    assert says in result.output, result.output
+    problems = [ln for ln in result.output.splitlines() if ln.startswith(f"  solution/{NOTEBOOK}, cell")]
+    assert len(problems) == 1, result.output  # one line per problem, nothing else
+    assert not (tmp_path / "student").exists()
+
+
+def _transposed_one_hot(nb):
+    _, cell = _cell(nb, "def one_hot(")
+    assert "    return Y\n" in cell.source
+    cell.source = cell.source.replace("    return Y\n", "    return Y.T\n", 1)
+
+
+def test_a_solution_failing_its_tests_is_refused_with_the_first_failing_test(tmp_path, data_root):
+    """A transposed one_hot breaks q1 and everything downstream: the message names q1's test first."""
+    config = make_root(tmp_path, edit=_transposed_one_hot)
+    with pytest.raises(ReleaseError) as error:
+        build_release(config, tmp_path, run_tests=True)
+    message = str(error.value)
+    first = re.search(r"the solution fails its own tests: first q1 (test_\w+): (.+?)(?: \(\d+ more failing|$)", message)
+    assert first, message
+    tests = cases_of_source(config.solution_path)
+    assert first.group(1) in tests["q1"], (first.group(1), tests["q1"])
+    assert "Error at line" not in message and "assert " not in message and "Traceback" not in message
+    assert len(message.splitlines()) == 1
+    assert not (tmp_path / "student").exists()
+
+
+def cases_of_source(solution):
+    """{question: [test function names]} of the solution notebook."""
+    found, question = {}, None
+    for cell in nbformat.read(solution, as_version=4).cells:
+        m = re.search(r"^name: (\w+)$", cell.source, flags=re.M) if cell.cell_type == "raw" else None
+        if m and cell.source.startswith("# BEGIN QUESTION"):
+            question = m.group(1)
+        elif cell.cell_type == "code" and question:
+            found.setdefault(question, []).extend(re.findall(r"^def (test_\w+)\(", cell.source, flags=re.M))
+    return found
 
 
 # ---------------------------------------------------------------- 3. what the config changes

@@ -293,3 +293,22 @@ def test_format_table_pads_wide_characters_by_display_width():
     header, wide, narrow = report.format_table(rows).splitlines()
     assert narrow.index("timeout") == header.index("status")
     assert wide.index("graded") == header.index("status") - 2   # two 2-column characters
+
+
+# --- hidden tests: name and message only (issue 8) --------------------------------------------------
+
+HIDDEN_SOURCE = "assert np.allclose(A, E / E.sum(axis=0)), 'softmax is wrong for other logits: normalise each column'"
+OTTER_FAILURE = ("❌ Test case failed\nError at line 31 in test q3:\n      " + HIDDEN_SOURCE +
+                 "\nAssertionError: softmax is wrong for other logits: normalise each column")
+
+
+def test_feedback_shows_a_hidden_test_by_name_and_message_only(results, tmp_path):
+    alice = copy.deepcopy(by_id(results, "alice"))
+    alice["tests"].append({"question": "q3", "name": "test_softmax_hidden", "hidden": True, "passed": False,
+                           "points": 0.0, "possible": 1.0, "message": OTTER_FAILURE})
+    md_path, html_path = report.write_feedback(alice, tmp_path)
+    for text in (md_path.read_text(encoding="utf-8"), html_path.read_text(encoding="utf-8")):
+        assert "test_softmax_hidden" in text or "test\\_softmax\\_hidden" in text
+        assert text.count("softmax is wrong for other logits: normalise each column") == 1
+        for source in ("np.allclose", "E.sum", "Error at line", "AssertionError", "Test case failed"):
+            assert source not in text, source

@@ -189,5 +189,77 @@ def grade(submissions, out_dir, config_path, workers, dask_address):
                + f"; mean {mean:.1f}%; results in {out}/ (grades.csv, canvas_grades.csv, report.html)")
 
 
+
+# ---------------------------------------------------------------- written answers, final grades, similarity
+
+def _batch(out_dir, config_path):
+    from .review.batch import BatchError, load_for_config
+
+    config = _config(config_path)
+    try:
+        return config, load_for_config(out_dir, config)
+    except BatchError as e:
+        raise NNAssignError(str(e)) from None
+
+
+@main.command()
+@click.argument("out_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--config", "config_path", default="assignment_config.yaml", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (keep localhost unless you need otherwise).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8800, show_default=True, help="0 picks a free port.")
+@click.option("--token", envvar="NNASSIGN_REVIEW_TOKEN", help="Login token [default: $NNASSIGN_REVIEW_TOKEN, else random].")
+def review(out_dir, config_path, host, port, token):
+    """Serve the page to score the written answers [Q1]..[Q17] of a graded OUT_DIR."""
+    from .review.app import serve
+
+    _, batch = _batch(out_dir, config_path)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"warning: binding to {host}: anyone who can reach it and has the token can score", err=True)
+    try:
+        serve(batch, host=host, port=port, token=token, echo=click.echo)
+    except OSError as e:
+        raise NNAssignError(f"cannot serve on {host}:{port}: {e.strerror or e}") from None
+
+
+@main.command()
+@click.argument("out_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--config", "config_path", default="assignment_config.yaml", show_default=True)
+@click.option("--allow-missing", is_flag=True, help="Count written answers without a score as 0 (flagged).")
+def finalize(out_dir, config_path, allow_missing):
+    """Merge autograded results and written scores into final_grades.csv, Canvas and Gradescope files."""
+    from .finalize import MissingScores, finalize as run_finalize
+
+    config, batch = _batch(out_dir, config_path)
+    try:
+        final = run_finalize(batch, allow_missing=allow_missing, assignment_name=config.name)
+    except MissingScores as e:
+        raise NNAssignError(str(e)) from None
+    if final.missing:
+        click.echo(f"warning: {len(final.missing)} written answer(s) without a score counted 0 (flagged)", err=True)
+    if final.changed:
+        click.echo(f"warning: {len(final.changed)} written score(s) were given to an answer that has changed "
+                   "since (flagged): " + ", ".join(f"{s}:{q}" for s, q in final.changed[:10]), err=True)
+    click.echo(f"{len(final.rows)} students: wrote {final.paths['grades']}, {final.paths['canvas']}, "
+               f"{final.paths['gradescope']}/<id>/results.json, {final.paths['feedback']}/")
+
+
+@main.command()
+@click.argument("out_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--config", "config_path", default="assignment_config.yaml", show_default=True)
+@click.option("--top", type=click.IntRange(1, 10000), default=20, show_default=True, help="Pairs shown in detail.")
+def similarity(out_dir, config_path, top):
+    """Report pairs of submissions whose own code or written answers are suspiciously alike."""
+    from .similarity import SimilarityError, run_similarity
+
+    config = _config(config_path)
+    try:
+        report_path, csv_path, pairs = run_similarity(out_dir, config, top=top)
+    except SimilarityError as e:
+        raise NNAssignError(str(e)) from None
+    for p in pairs[:5]:
+        click.echo(f"{p.code:6.1%} code  {p.written:6.1%} written  {p.a} ~ {p.b}")
+    click.echo(f"{len(pairs)} pairs compared: {report_path} and {csv_path}")
+
+
 if __name__ == "__main__":
     sys.exit(main())

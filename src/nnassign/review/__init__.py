@@ -1,0 +1,1 @@
+"""The review stage: score written answers in a browser (app.py), kept in SQLite (store.py)."""

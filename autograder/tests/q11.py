@@ -6,62 +6,97 @@ name = "q11"
 points = 2
 
 @test_case(points=None, hidden=False)
-def test_gradient_check_centred(gradient_check, backprop):
+def test_gradient_check_centred(gradient_check, forward, cross_entropy_loss, backprop):
     import os
     import numpy as np
     assert gradient_check is not None, 'gradient_check is not defined: run the cell that defines it'
-    assert backprop is not None, 'backprop is not defined: do q9 first'
+    for name, f in (('forward', forward), ('cross_entropy_loss', cross_entropy_loss), ('backprop', backprop)):
+        assert f is not None, f'{name} is not defined: gradient_check uses it'
     rng = np.random.default_rng(int(os.environ.get('NNASSIGN_SEED', '0')))
-    n_in, H, m = (5, 4, 3)
+    n_in, H, m = (3, 2, 3)
     P = {'W1': rng.normal(0, 0.8, (H, n_in)), 'b1': rng.normal(0, 0.3, (H, 1)), 'W2': rng.normal(0, 0.8, (10, H)), 'b2': rng.normal(0, 0.3, (10, 1))}
     X = rng.normal(0, 1, (n_in, m))
     Y = np.eye(10)[:, rng.integers(0, 10, size=m)]
-    Z1 = P['W1'] @ X + P['b1']
-    A1 = np.tanh(Z1)
-    Z2 = P['W2'] @ A1 + P['b2']
-    A2 = np.exp(Z2 - Z2.max(axis=0))
-    A2 = A2 / A2.sum(axis=0)
-    dZ2 = (A2 - Y) / m
-    grads = backprop(X, Y, P, {'Z1': Z1, 'A1': A1, 'Z2': Z2, 'A2': A2}, activation='tanh')
-    assert grads is not None and np.allclose(np.asarray(grads['dW1'], dtype=np.float64), P['W2'].T @ dZ2 * (1 - A1 ** 2) @ X.T), "backprop (q9) is not right yet for activation='tanh': fix it first, gradient_check compares against it"
-    result = gradient_check(X, Y, P, activation='tanh', eps=0.0001)
+    eps = 0.3
+
+    def mean_loss(Q):
+        return float(np.asarray(cross_entropy_loss(forward(X, Q, 'tanh')[0], Y), dtype=np.float64))
+    grads = backprop(X, Y, P, forward(X, P, 'tanh')[1], 'tanh')
+    worst = 0.0
+    for key in ('W1', 'b1', 'W2', 'b2'):
+        numeric = np.zeros_like(P[key])
+        for idx in np.ndindex(P[key].shape):
+            plus = {k: v.copy() for k, v in P.items()}
+            minus = {k: v.copy() for k, v in P.items()}
+            plus[key][idx] += eps
+            minus[key][idx] -= eps
+            numeric[idx] = (mean_loss(plus) - mean_loss(minus)) / (2 * eps)
+        analytic = np.asarray(grads['d' + key], dtype=np.float64).reshape(numeric.shape)
+        worst = max(worst, float(np.linalg.norm(numeric - analytic) / max(np.linalg.norm(numeric) + np.linalg.norm(analytic), 1e-300)))
+    result = gradient_check(X, Y, P, activation='tanh', eps=eps)
     assert result is not None, 'gradient_check returned None: not implemented yet?'
     result = np.asarray(result, dtype=np.float64)
     assert result.size == 1, f'gradient_check returned an array of shape {result.shape}: return one number, the largest relative error'
     result = float(result)
     assert np.isfinite(result) and result >= 0, f'gradient_check returned {result}: a relative error is a finite number >= 0'
-    assert result < 1e-05, f'gradient_check returned {result:.1e} with eps=1e-4 although backprop is correct: use centred differences (L(theta + eps) - L(theta - eps)) / (2 eps), not one-sided ones, and put every entry back after perturbing it'
+    assert abs(result - worst) <= 0.05 * worst + 1e-09, f'with eps={eps} the largest relative error between centred differences (L(theta + eps) - L(theta - eps)) / (2 eps) of your loss and your backprop is {worst:.4g}, but gradient_check returned {result:.4g}: use centred differences with the eps given, perturb one entry at a time and put it back'
 
 @test_case(points=None, hidden=False)
-def test_gradient_check_uses_float64(gradient_check):
+def test_gradient_check_uses_float64(gradient_check, forward, cross_entropy_loss, backprop):
     import os
     import numpy as np
     assert gradient_check is not None, 'gradient_check is not defined: run the cell that defines it'
+    for name, f in (('forward', forward), ('cross_entropy_loss', cross_entropy_loss), ('backprop', backprop)):
+        assert f is not None, f'{name} is not defined: gradient_check uses it'
     rng = np.random.default_rng(int(os.environ.get('NNASSIGN_SEED', '0')))
-    n_in, H, m = (5, 4, 3)
+    n_in, H, m = (3, 2, 3)
     P = {'W1': rng.normal(0, 0.8, (H, n_in)), 'b1': rng.normal(0, 0.3, (H, 1)), 'W2': rng.normal(0, 0.8, (10, H)), 'b2': rng.normal(0, 0.3, (10, 1))}
     X = rng.normal(0, 1, (n_in, m))
     Y = np.eye(10)[:, rng.integers(0, 10, size=m)]
+    eps = 1e-06
+
+    def mean_loss(Q):
+        return float(np.asarray(cross_entropy_loss(forward(X, Q, 'tanh')[0], Y), dtype=np.float64))
+    grads = backprop(X, Y, P, forward(X, P, 'tanh')[1], 'tanh')
+    worst = 0.0
+    for key in ('W1', 'b1', 'W2', 'b2'):
+        numeric = np.zeros_like(P[key])
+        for idx in np.ndindex(P[key].shape):
+            plus = {k: v.copy() for k, v in P.items()}
+            minus = {k: v.copy() for k, v in P.items()}
+            plus[key][idx] += eps
+            minus[key][idx] -= eps
+            numeric[idx] = (mean_loss(plus) - mean_loss(minus)) / (2 * eps)
+        analytic = np.asarray(grads['d' + key], dtype=np.float64).reshape(numeric.shape)
+        worst = max(worst, float(np.linalg.norm(numeric - analytic) / max(np.linalg.norm(numeric) + np.linalg.norm(analytic), 1e-300)))
     as32 = {k: v.astype(np.float32) for k, v in P.items()}
     result = gradient_check(X.astype(np.float32), Y.astype(np.float32), as32, activation='tanh')
     assert result is not None, 'gradient_check returned None: not implemented yet?'
-    result = float(np.asarray(result, dtype=np.float64))
-    assert result < 1e-05, f'with float32 inputs gradient_check reported {result:.1e}: convert X, Y and the parameters to float64 inside gradient_check - a change of eps = 1e-6 is lost in float32 rounding'
+    result = np.asarray(result, dtype=np.float64)
+    assert result.size == 1, 'gradient_check must return one number'
+    result = float(result)
+    assert np.isfinite(result) and result >= 0, f'gradient_check returned {result}: a relative error is a finite number >= 0'
+    if worst < 1e-05:
+        assert result < 0.0001, f'with float32 inputs gradient_check reported {result:.1e}, but in float64 your functions agree to {worst:.1e}: a change of eps = 1e-6 is lost in float32 rounding, so the check must work in float64'
 
 @test_case(points=None, hidden=True)
-def test_gradient_check_hidden(gradient_check):
-    import os
+def test_gradient_check_hidden(gradient_check, forward, cross_entropy_loss, backprop):
     import numpy as np
+    import nn_checks as ck
     assert gradient_check is not None, 'gradient_check is not defined'
-    rng = np.random.default_rng(int(os.environ.get('NNASSIGN_SEED', '0')))
-    for activation in ('sigmoid', 'relu'):
-        n_in, H, m = (int(rng.integers(3, 7)), int(rng.integers(2, 6)), int(rng.integers(2, 5)))
-        P = {'W1': rng.normal(0, 0.8, (H, n_in)), 'b1': rng.normal(0, 0.3, (H, 1)), 'W2': rng.normal(0, 0.8, (10, H)), 'b2': rng.normal(0, 0.3, (10, 1))}
+    rng = ck.rng_for_test()
+    for activation, eps in (('sigmoid', 1e-06), ('tanh', float(rng.uniform(0.2, 0.5)))):
+        n_in, H, m = (int(rng.integers(2, 5)), int(rng.integers(2, 4)), int(rng.integers(2, 5)))
+        P = ck.random_params(rng, n_in, H, scale=(0.8, 0.3, 0.8, 0.3))
         X = rng.normal(0, 1, (n_in, m))
-        Y = np.zeros((10, m))
-        Y[rng.integers(0, 10, size=m), np.arange(m)] = 1
-        result = gradient_check(X, Y, P, activation=activation)
-        assert result is not None, 'gradient_check returned None'
-        result = float(np.asarray(result, dtype=np.float64))
-        assert 0 <= result < 1e-05, f"gradient_check returned {result:.1e} for a correct backprop with activation='{activation}'"
+        Y = ck.one_hot_columns(rng.integers(0, 10, size=m))
+        try:
+            truth = ck.gradient_check_truth(forward, cross_entropy_loss, backprop, X, Y, P, activation, eps)
+        except Exception:
+            truth = ck.reference_truth(X, Y, P, activation, eps)
+        result = ck.arr(gradient_check(X, Y, P, activation=activation, eps=eps), "gradient_check's result")
+        assert result.size == 1, 'gradient_check must return one number'
+        result = float(result)
+        assert np.isfinite(result) and result >= 0, f'gradient_check returned {result}: a relative error is a finite number >= 0'
+        assert ck.agrees_with_truth(result, truth), f"gradient_check returned {result:.3g} for activation='{activation}', eps={eps:.3g}; centred differences of the loss against backprop give {truth:.3g}"
 

@@ -6,13 +6,15 @@ name = "q12"
 points = 3
 
 @test_case(points=None, hidden=False)
-def test_hyperparameters(hidden_neurons, learning_rate, epochs):
+def test_hyperparameters(hidden_neurons, learning_rate, epochs, params):
     for name, value in (('hidden_neurons', hidden_neurons), ('learning_rate', learning_rate), ('epochs', epochs)):
         assert value is not None and value is not Ellipsis, f'{name} is not set: replace the ... by a number'
         assert isinstance(value, (int, float)) and (not isinstance(value, bool)), f'{name} must be a number, got {type(value).__name__}'
     assert int(hidden_neurons) == hidden_neurons and 1 <= hidden_neurons <= 4096, f'hidden_neurons = {hidden_neurons}: use a whole number between 1 and 4096'
     assert 0 < learning_rate <= 10, f'learning_rate = {learning_rate}: it must be positive (and typically 0.01 - 1)'
     assert int(epochs) == epochs and 1 <= epochs <= 200, f'epochs = {epochs}: use a whole number between 1 and 200'
+    if params is not None:
+        assert params['W1'] is not None, 'train gave no parameters with these hyperparameters'
 
 @test_case(points=None, hidden=False)
 def test_train_history(train):
@@ -47,9 +49,15 @@ def test_train_history(train):
     losses = np.asarray(history['train_loss'], dtype=np.float64)
     assert np.all(np.isfinite(losses)), 'the training loss became nan/inf'
     assert losses[-5:].mean() < 0.5 * losses[:3].mean(), f"the training loss did not go down (from {losses[:3].mean():.2f} to {losses[-5:].mean():.2f}) on an easy problem: check that update subtracts the gradient and that each minibatch's X and Y belong together"
+    P = {k: np.asarray(params[k], dtype=np.float64) for k in ('W1', 'b1', 'W2', 'b2')}
+    Z2 = P['W2'] @ np.maximum(P['W1'] @ X + P['b1'].reshape(-1, 1), 0) + P['b2'].reshape(-1, 1)
+    Z2 = Z2 - Z2.max(axis=0)
+    final = float(np.mean(np.log(np.exp(Z2).sum(axis=0)) - Z2[labels, np.arange(labels.size)]))
+    tail = losses[-3:].mean()
+    assert 0.4 * tail - 0.15 <= final <= 1.6 * tail + 0.25, f'the returned parameters have a training loss of {final:.3f} but the history ends near {tail:.3f}: history must record the training of the parameters train returns'
 
 @test_case(points=None, hidden=False)
-def test_train_shuffles_every_epoch(train):
+def test_train_shuffles_every_epoch(train, forward, cross_entropy_loss):
     import os
     import numpy as np
     assert train is not None, 'train is not defined: run the cell that defines it'
@@ -67,21 +75,22 @@ def test_train_shuffles_every_epoch(train):
     params, history = out
     losses = np.asarray(history['train_loss'], dtype=np.float64)
     assert losses.size == 20, f"history['train_loss'] has {losses.size} entries, expected one per update (2 epochs of 10 minibatches)"
+    assert np.all(np.isfinite(losses)), "history['train_loss'] holds nan or inf"
     P = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
+    P['b1'], P['b2'] = (P['b1'].reshape(-1, 1), P['b2'].reshape(-1, 1))
 
     def loss_of(columns):
-        A1 = np.maximum(P['W1'] @ X[:, columns] + P['b1'], 0)
-        Z2 = P['W2'] @ A1 + P['b2']
-        A2 = np.exp(Z2 - Z2.max(axis=0))
-        A2 = A2 / A2.sum(axis=0)
-        return -np.mean(np.log(A2[labels[columns], np.arange(len(columns))]))
+        return float(np.asarray(cross_entropy_loss(forward(X[:, columns], P)[0], Y[:, columns]), dtype=np.float64))
+
+    def same(a, b):
+        return np.allclose(a, b, rtol=0.001, atol=0.0001)
     in_data_order = np.array([loss_of(np.arange(i * 32, (i + 1) * 32)) for i in range(10)])
-    assert not np.allclose(losses[:10], in_data_order, rtol=0.001), 'train did not shuffle: minibatches follow the data order - draw a new permutation of the samples every epoch'
-    assert not np.allclose(losses[:10], losses[10:], rtol=0.001), 'every epoch used the same minibatches: draw a new permutation at the start of each epoch, not once before the loop'
+    assert not same(losses[:10], in_data_order), 'train did not shuffle: the minibatches follow the data order - draw a new permutation of the samples every epoch'
+    assert not same(losses[:10], losses[10:]), 'every epoch used the same minibatches: draw a new permutation at the start of each epoch, not once before the loop'
     full = loss_of(np.arange(320))
     for epoch in range(2):
         mean = losses[epoch * 10:(epoch + 1) * 10].mean()
-        assert np.isclose(mean, full, rtol=0.001), 'an epoch must visit every sample exactly once: slice the minibatches out of a permutation (rng.permutation(m)), do not draw random samples'
+        assert np.isclose(mean, full, rtol=0.001, atol=0.0001), 'an epoch must visit every sample exactly once: slice the minibatches out of a permutation, do not draw samples at random'
 
 @test_case(points=None, hidden=False)
 def test_train_is_reproducible(train):
@@ -106,10 +115,10 @@ def test_train_is_reproducible(train):
 
 @test_case(points=None, hidden=True)
 def test_train_learns_hidden(train):
-    import os
     import numpy as np
+    import nn_checks as ck
     assert train is not None, 'train is not defined'
-    rng = np.random.default_rng(int(os.environ.get('NNASSIGN_SEED', '0')))
+    rng = ck.rng_for_test()
     prototypes = (rng.random((784, 10)) < 0.3).astype(np.float64)
     labels = rng.integers(0, 10, size=230)
     X = np.clip(prototypes[:, labels] + rng.normal(0.0, 0.2, size=(784, 230)), 0, 1).astype(np.float32)
@@ -118,23 +127,22 @@ def test_train_learns_hidden(train):
     X_val = np.clip(prototypes[:, val_labels] + rng.normal(0.0, 0.2, size=(784, 150)), 0, 1).astype(np.float32)
     Y_val = np.eye(10, dtype=np.float32)[:, val_labels]
     out = train(X, Y, X_val, Y_val, hidden_neurons=12, learning_rate=0.5, epochs=4, batch_size=50, seed=int(rng.integers(0, 1000)), activation='tanh', eval_every=7)
-    assert out is not None, 'train returned None'
-    assert len(out) == 2, 'train must return (params, history)'
+    assert out is not None and len(out) == 2, 'train must return (params, history)'
     params, history = out
     n = len(history['train_loss'])
     assert n in (20, 16), f'4 epochs of 230 samples in batches of 50 make 20 updates (16 if the last partial batch is dropped), got {n}'
-    P = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
-    scores = P['W2'] @ np.tanh(P['W1'] @ X_val + P['b1']) + P['b2']
-    acc = float(np.mean(scores.argmax(axis=0) == val_labels))
+    P = ck.params64(params, 'the params train returned')
+    A2, _ = ck.forward(X_val.astype(np.float64), P, 'tanh')
+    acc = float(np.mean(A2.argmax(axis=0) == val_labels))
     assert acc > 0.8, f"after training with activation='tanh' on an easy problem the validation accuracy is only {acc:.2f}"
     assert abs(len(history['val_loss']) - n // 7) <= 1, f"with eval_every=7 and {n} updates, history['val_loss'] needs about {n // 7} entries"
 
 @test_case(points=None, hidden=True)
-def test_train_validation_hidden(train):
-    import os
+def test_train_validation_hidden(train, forward, cross_entropy_loss):
     import numpy as np
+    import nn_checks as ck
     assert train is not None, 'train is not defined'
-    rng = np.random.default_rng(int(os.environ.get('NNASSIGN_SEED', '0')))
+    rng = ck.rng_for_test()
     prototypes = (rng.random((784, 10)) < 0.3).astype(np.float64)
     labels = np.repeat(np.arange(10), 32)
     X = np.clip(prototypes[:, labels] + rng.normal(0.0, 0.2, size=(784, labels.size)), 0, 1)
@@ -143,16 +151,26 @@ def test_train_validation_hidden(train):
     X_val = np.clip(prototypes[:, val_labels] + rng.normal(0.0, 0.2, size=(784, 100)), 0, 1)
     Y_val = np.eye(10)[:, val_labels]
     out = train(X, Y, X_val, Y_val, hidden_neurons=8, learning_rate=0.0, epochs=1, batch_size=32, seed=int(rng.integers(0, 1000)), eval_every=3)
-    assert out is not None, 'train returned None'
-    assert len(out) == 2, 'train must return (params, history)'
+    assert out is not None and len(out) == 2, 'train must return (params, history)'
     params, history = out
-    P = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
-    Z2 = P['W2'] @ np.maximum(P['W1'] @ X_val + P['b1'], 0) + P['b2']
-    A2 = np.exp(Z2 - Z2.max(axis=0))
-    A2 = A2 / A2.sum(axis=0)
-    full_loss = -np.mean(np.log(A2[val_labels, np.arange(val_labels.size)]))
-    full_error = np.mean(A2.argmax(axis=0) != val_labels)
     assert list(history['val_step']) == [3, 6, 9], f"val_step should be [3, 6, 9] for 10 updates with eval_every=3, got {list(history['val_step'])}"
-    assert np.allclose(np.asarray(history['val_loss'], dtype=np.float64), full_loss, rtol=0.001), 'val_loss must be the loss on the whole validation set'
-    assert np.allclose(np.asarray(history['val_error'], dtype=np.float64), full_error), 'val_error must be the error rate on the whole validation set'
+    P = ck.params64(params, 'the params train returned')
+    A2, _ = ck.forward(X_val, P, 'relu')
+    truths = [ck.loss(A2, Y_val)]
+    own = ck.try_student(forward, X_val, params)
+    if own is not None:
+        own_loss = ck.try_student(cross_entropy_loss, own[0], Y_val)
+        if own_loss is not None:
+            truths.append(float(np.asarray(own_loss, dtype=np.float64)))
+    got = ck.arr(history['val_loss'], "history['val_loss']")
+    assert any((np.allclose(got, t, rtol=0.001, atol=0.0001) for t in truths)), 'val_loss must be the loss on the whole validation set'
+    error = np.mean(A2.argmax(axis=0) != val_labels)
+    assert np.allclose(ck.arr(history['val_error'], "history['val_error']"), error, atol=0.011), 'val_error must be the error rate on the whole validation set'
+
+@test_case(points=None, hidden=True)
+def test_train_on_the_real_data_hidden(params, history):
+    if params is None:
+        return
+    assert params['W1'] is not None, 'train gave no parameters'
+    assert history is not None, 'train gave no history'
 

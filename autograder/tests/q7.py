@@ -46,19 +46,25 @@ def test_init_values(init_params):
 
 @test_case(points=None, hidden=True)
 def test_init_hidden(init_params):
-    import os
     import numpy as np
+    import nn_checks as ck
     assert init_params is not None, 'init_params is not defined'
-    rng = np.random.default_rng(int(os.environ.get('NNASSIGN_SEED', '0')))
-    n_in, n_hidden, n_out = (int(rng.integers(20, 60)), int(rng.integers(3, 12)), int(rng.integers(2, 6)))
-    p = init_params(n_in, n_hidden, n_out, seed=int(rng.integers(0, 1000)))
-    assert p is not None, 'init_params returned None'
+    rng = ck.rng_for_test()
+    n_in, n_hidden, n_out = (int(rng.integers(200, 800)), int(rng.integers(20, 60)), int(rng.integers(5, 12)))
+    seed = int(rng.integers(0, 1000))
+    p = init_params(n_in, n_hidden, n_out, seed=seed)
+    assert isinstance(p, dict) and all((k in p for k in ('W1', 'b1', 'W2', 'b2'))), 'init_params must return a dict with W1, b1, W2, b2'
     expected = {'W1': (n_hidden, n_in), 'b1': (n_hidden, 1), 'W2': (n_out, n_hidden), 'b2': (n_out, 1)}
     for key, shape in expected.items():
-        value = np.asarray(p[key])
+        value = ck.arr(p[key], f"init_params(...)['{key}']")
         assert value.shape == shape, f'init_params({n_in}, {n_hidden}, {n_out}): {key} has shape {value.shape}, expected {shape}'
-        assert value.dtype.kind == 'f' and np.all(np.isfinite(value)), f'{key} must hold finite floats'
-    for key, fan_in in (('W1', n_in), ('W2', n_hidden)):
-        std = np.asarray(p[key], dtype=np.float64).std()
-        assert 0.001 < std < 5 / np.sqrt(fan_in), f'{key} has standard deviation {std:.3f}, far from sqrt(2 / fan_in) = {np.sqrt(2 / fan_in):.3f}'
+        ck.finite(value, key)
+    for key in ('W1', 'W2'):
+        W = ck.arr(p[key], key)
+        std = W.std()
+        assert 0.0001 <= std <= 1.0, f'{key} has standard deviation {std:.2g}: random weights of a small scale (e.g. sqrt(2 / fan_in)) are needed'
+        assert abs(W.mean()) < 0.2 * std, f'{key} is not centred on 0 (mean {W.mean():.2g}): draw weights symmetric around 0'
+        assert np.unique(W).size > W.size // 2, f'{key} repeats values: draw every weight independently at random'
+    again = init_params(n_in, n_hidden, n_out, seed=seed)
+    assert np.array_equal(ck.arr(again['W1'], 'W1'), ck.arr(p['W1'], 'W1')), 'init_params gave different weights for the same seed'
 

@@ -38,7 +38,7 @@ from otter.test_files import GradingResults
 from otter.test_files.abstract_test import TestCaseResult
 from otter.test_files.exception_test import ExceptionTestFile
 
-from nnassign import sandbox, wire
+from nnassign import graded_run, sandbox, wire
 
 SEED_VARIABLE = "NNASSIGN_SEED"
 
@@ -157,16 +157,48 @@ def _to_sandbox(value):
     return value
 
 
+class TrainedParams(dict):
+    """The parameters of the grader's own training run, with the test accuracy it measured."""
+
+    test_accuracy: float | None = None
+
+
+# Names whose value is what the grader's training run produced, not the notebook's global.
+GRADED_RUN_NAMES = ("params", "history")
+
+
+def graded_run_of(oracle) -> "graded_run.GradedRun":
+    """The grader's training run for this oracle: done once, on first use (see graded_run)."""
+    run = getattr(oracle, "_nnassign_graded_run", None)
+    if run is None:
+        run = graded_run.graded_run(oracle, graded_run.settings_here())
+        oracle._nnassign_graded_run = run
+    return run
+
+
 class OracleEnvironment(Mapping):
     """The ``global_environment`` Otter passes names from; every lookup asks the sandbox afresh,
-    so a test that changes a fetched value cannot affect the next test."""
+    so a test that changes a fetched value cannot affect the next test. ``params`` and ``history``
+    are the products of the grader's own call of ``train`` (see :mod:`nnassign.graded_run`)."""
 
     def __init__(self, oracle: "sandbox.Oracle"):
         self._oracle = oracle
 
+    def _graded(self, name):
+        run = graded_run_of(self._oracle)
+        if run.problem:
+            return Unavailable(name, f"could not be obtained by the grader's own training run: {run.problem}")
+        if name == "history":
+            return _from_sandbox(self._oracle, run.history)
+        params = TrainedParams({k: v.copy() for k, v in run.params.items()})
+        params.test_accuracy = run.test_accuracy
+        return params
+
     def __getitem__(self, name: str) -> Any:
         if not isinstance(name, str):
             raise KeyError(name)
+        if name in GRADED_RUN_NAMES:
+            return self._graded(name)
         try:
             return _from_sandbox(self._oracle, self._oracle.get(name))
         except sandbox.NotDefined:
@@ -218,6 +250,18 @@ def _nn_data_importable():
         sys.modules.pop("nn_data", None)
 
 
+@contextlib.contextmanager
+def _autograder_modules_importable(folder: Path):
+    """Hidden tests ``import nn_checks`` (reference arithmetic shipped in the autograder folder only)."""
+    sys.path.insert(0, str(folder))
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(str(folder))
+        sys.modules.pop("nn_checks", None)
+
+
 def _natural_key(path: Path):
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.stem)]
 
@@ -254,7 +298,9 @@ def run_tests(test_dir, oracle: "sandbox.Oracle", seed: int, question_names=None
     env = OracleEnvironment(oracle)
     results = []
     # Tests read grading.json from the current folder: it must be the autograder's, not ours.
-    with _seed_environment(seed), _nn_data_importable(), contextlib.chdir(Path(test_dir).resolve().parent):
+    folder = Path(test_dir).resolve().parent
+    with _seed_environment(seed), _nn_data_importable(), _autograder_modules_importable(folder), \
+            contextlib.chdir(folder):
         for tf in files:
             try:
                 tf.run(env)

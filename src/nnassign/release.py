@@ -184,6 +184,10 @@ def stage(nb, config, folder):
     folder.mkdir(parents=True)
     nbformat.write(nb, folder / NOTEBOOK_NAME)
     shutil.copyfile(nn_data.__file__, folder / "nn_data.py")
+    # Reference checks for the hidden tests; ASSIGNMENT CONFIG lists them as autograder_files only.
+    checks = config.solution_path.parent / "nn_checks.py"
+    if checks.exists():
+        shutil.copyfile(checks, folder / "nn_checks.py")
     (folder / "grading.json").write_text(json.dumps(grading_json(config), indent=2) + "\n")
     return folder / NOTEBOOK_NAME
 

@@ -1,0 +1,269 @@
+"""The grader's own training run: the network that earns the accuracy tiers is the one the grader
+obtains by calling the student's ``train`` itself.
+
+API::
+
+    run = graded_run(oracle, settings)      # GradedRun; never raises for the student's mistakes
+    run.params, run.history                  # what train returned (None when the run failed)
+    run.problem                              # None, or one sentence saying why the run earns nothing
+    run.test_accuracy                        # on the test split, through the student's preprocess and predict
+
+Why it is built this way:
+
+* The notebook's global ``params`` can be anything (hard-coded, fitted on the test split, a dummy);
+  only what ``train`` produces from the training split, with the notebook's hyperparameters and a
+  fixed seed, is graded. The seed is fixed so that the same code gets the same grade under any secret.
+* The inputs go through the student's own ``preprocess`` (with the assignment's normalisation), so a
+  network trained on z-scored inputs is evaluated on z-scored inputs.
+* The test labels never leave this process: the sandbox returns predicted labels and they are
+  compared here. The checks on the returned parameters (they moved from their initialisation, they
+  depend on the data, the history agrees with them) run here too, with this process's NumPy.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from nnassign import nn_data
+
+TRAIN_SEED = 0              # fixed: the grade must not depend on the grading secret
+VALIDATION_IMAGES = 2000    # the validation part the grader hands to train (only for its history)
+CHECK_IMAGES = 2000         # training images on which the returned parameters' loss is recomputed
+MAX_HIDDEN = 4096
+MAX_EPOCHS = 200
+PARAM_KEYS = ("W1", "b1", "W2", "b2")
+
+
+@dataclass
+class Settings:
+    dataset: str = "fashion-mnist"
+    normalisation: str = "scale"
+    data_dir: str | None = None
+    hidden: int | None = None     # a preset that fixes the architecture
+
+    @classmethod
+    def from_grading_json(cls, path="grading.json"):
+        """The assignment's settings as `nnassign release` wrote them next to the tests."""
+        try:
+            with open(path) as f:
+                data = json.load(f)
+        except (OSError, ValueError):
+            data = {}
+        return cls(dataset=data.get("dataset", "fashion-mnist"),
+                   normalisation=data.get("normalisation", "scale"),
+                   data_dir=os.environ.get("NNASSIGN_DATA_DIR"),
+                   hidden=data.get("hidden_neurons"))
+
+
+@dataclass
+class GradedRun:
+    params: dict | None = None
+    history: dict | None = None
+    problem: str | None = None
+    test_accuracy: float | None = None
+    facts: dict = field(default_factory=dict)   # figures for the feedback (loss check, timings)
+
+
+class RunFailed(Exception):
+    """One sentence for the student: why the grader's training run earns nothing."""
+
+
+def _student_call(oracle, name, *args, **kwargs):
+    from nnassign import sandbox
+
+    try:
+        return oracle.call(name, args, kwargs)
+    except sandbox.NotDefined:
+        raise RunFailed(f"{name} is not defined in your notebook") from None
+    except sandbox.StudentError as e:
+        raise RunFailed(f"your {name} raised {e}") from None
+    except sandbox.OracleError as e:
+        raise RunFailed(f"calling your {name} failed: {e}") from None
+
+
+def _hyperparameter(oracle, name, kind, low, high):
+    from nnassign import sandbox
+
+    try:
+        value = oracle.get(name)
+    except sandbox.OracleError:
+        raise RunFailed(f"{name} is not set in your notebook") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise RunFailed(f"{name} must be a number, not {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value) or not low <= value <= high or (kind is int and value != int(value)):
+        raise RunFailed(f"{name} = {value:g} is outside the allowed range {low} .. {high}")
+    return kind(value)
+
+
+def _matrix(value, what, rows, cols=None):
+    """A finite float array of shape (rows, cols); raise RunFailed naming ``what`` otherwise."""
+    try:
+        arr = np.asarray(value, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise RunFailed(f"{what} is not an array of numbers") from None
+    shape = (rows, cols) if cols is not None else (rows,)
+    if arr.shape != shape:
+        raise RunFailed(f"{what} has shape {arr.shape}, expected {shape}")
+    if not np.all(np.isfinite(arr)):
+        raise RunFailed(f"{what} holds nan or inf")
+    return arr
+
+
+def _params(value, n_hidden):
+    if not isinstance(value, dict) or any(k not in value for k in PARAM_KEYS):
+        raise RunFailed("train must return (params, history) with params a dict holding W1, b1, W2, b2")
+    shapes = {"W1": (n_hidden, 784), "b1": (n_hidden, 1), "W2": (10, n_hidden), "b2": (10, 1)}
+    out = {}
+    for key, shape in shapes.items():
+        arr = value[key]
+        if key.startswith("b") and np.size(arr) == shape[0]:
+            arr = np.reshape(arr, shape)  # a (H,) bias is q7's mistake, not the trained network's
+        out[key] = _matrix(arr, f"the trained {key}", *shape)
+    return out
+
+
+def _split(labels):
+    """A fixed stratified half of the training images for training, and a small validation part."""
+    rng = np.random.default_rng(TRAIN_SEED)
+    train, rest = [], []
+    for k in range(10):
+        idx = rng.permutation(np.flatnonzero(labels == k))
+        train.append(idx[: idx.size // 2])
+        rest.append(idx[idx.size // 2:])
+    rest = rng.permutation(np.concatenate(rest))
+    return np.sort(np.concatenate(train)), np.sort(rest[:VALIDATION_IMAGES])
+
+
+def _loss(params, X, labels):
+    """Mean cross-entropy of a ReLU network on columns X, in float64 (the grader's own arithmetic)."""
+    P = {k: v.astype(np.float64) for k, v in params.items()}
+    Z1 = P["W1"] @ X.astype(np.float64) + P["b1"]
+    Z2 = P["W2"] @ np.maximum(Z1, 0) + P["b2"]
+    Z2 = Z2 - Z2.max(axis=0, keepdims=True)
+    log_probs = Z2 - np.log(np.exp(Z2).sum(axis=0, keepdims=True))
+    return float(-log_probs[labels, np.arange(labels.size)].mean())
+
+
+def _history_problem(history, params, X_check, check_labels, n_updates):
+    """None if the history is consistent with the returned parameters, else why not."""
+    if not isinstance(history, dict) or "train_loss" not in history:
+        return "train must return (params, history) with history['train_loss']"
+    try:
+        losses = np.asarray(history["train_loss"], dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        return "history['train_loss'] is not a list of numbers"
+    if losses.size < max(1, n_updates // 2) or losses.size > 2 * n_updates + 1:
+        return (f"history['train_loss'] has {losses.size} entries, but {n_updates} updates "
+                "were expected: record one loss per minibatch update")
+    if not np.all(np.isfinite(losses)):
+        return "the training loss became nan or inf: lower the learning rate"
+    recomputed = _loss(params, X_check, check_labels)
+    tail = float(losses[-max(1, losses.size // 10):].mean())
+    # The last minibatch losses scatter around the final network's loss: allow a wide band, but a
+    # history that does not come from these parameters (made up, or from another run) falls outside.
+    if not (0.4 * tail - 0.15 <= recomputed <= 1.6 * tail + 0.25):
+        return (f"the returned parameters have a training loss of {recomputed:.3f}, but the history ends "
+                f"near {tail:.3f}: the history must record the training of the parameters train returns")
+    return None
+
+
+def graded_run(oracle, settings: Settings) -> GradedRun:
+    """Train with the student's code as described in the module docstring."""
+    run = GradedRun()
+    try:
+        _graded_run(oracle, settings, run)
+    except RunFailed as e:
+        run.problem = str(e)
+    except MemoryError:
+        run.problem = "the grader ran out of memory while evaluating your network"
+    return run
+
+
+def _graded_run(oracle, settings, run):
+    n_hidden = _hyperparameter(oracle, "hidden_neurons", int, 1, MAX_HIDDEN)
+    if settings.hidden is not None and n_hidden != settings.hidden:
+        raise RunFailed(f"this assignment fixes the architecture at {settings.hidden} hidden neurons, "
+                        f"hidden_neurons is {n_hidden}")
+    rate = _hyperparameter(oracle, "learning_rate", float, 1e-9, 100.0)
+    epochs = _hyperparameter(oracle, "epochs", int, 1, MAX_EPOCHS)
+
+    images, labels = nn_data.load_dataset(settings.dataset, "train", data_dir=settings.data_dir)
+    train_idx, val_idx = _split(labels)
+    method = settings.normalisation
+    X_train = _matrix(_student_call(oracle, "preprocess", images[train_idx], method=method),
+                      "preprocess(training images)", 784, train_idx.size)
+    X_val = _matrix(_student_call(oracle, "preprocess", images[val_idx], method=method),
+                    "preprocess(validation images)", 784, val_idx.size)
+    Y_train = np.eye(10, dtype=np.float32)[:, labels[train_idx]]
+    Y_val = np.eye(10, dtype=np.float32)[:, labels[val_idx]]
+    out = _student_call(oracle, "train", X_train, Y_train, X_val, Y_val, n_hidden, rate, epochs,
+                        batch_size=64, seed=TRAIN_SEED, activation="relu", eval_every=100)
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise RunFailed("train must return a pair (params, history)")
+    params = _params(out[0], n_hidden)
+
+    initial = _params(_student_call(oracle, "init_params", 784, n_hidden, 10, seed=TRAIN_SEED), n_hidden)
+    moved = max(float(np.abs(params[k] - initial[k]).max()) for k in ("W1", "W2"))
+    if moved < 1e-4:
+        raise RunFailed("the parameters train returned are (almost) the ones init_params gives: "
+                        "train must update them")
+
+    # Parameters that do not depend on the data they were trained on were not trained on it.
+    probe_rng = np.random.default_rng(TRAIN_SEED + 1)
+    probe = probe_rng.choice(train_idx.size, size=min(640, train_idx.size), replace=False)
+    shuffled = np.eye(10, dtype=np.float32)[:, probe_rng.integers(0, 10, size=probe.size)]
+    other = _student_call(oracle, "train", X_train[:, probe], shuffled, X_val[:, :64], Y_val[:, :64],
+                          n_hidden, rate, 1, batch_size=64, seed=TRAIN_SEED, activation="relu", eval_every=100)
+    if isinstance(other, (tuple, list)) and len(other) == 2 and isinstance(other[0], dict):
+        try:
+            same = np.array_equal(np.asarray(other[0].get("W2"), dtype=np.float32), params["W2"])
+        except (TypeError, ValueError):
+            same = False
+        if same:
+            raise RunFailed("train returned the same parameters for different training data: "
+                            "the parameters must be learned from the X and Y train receives")
+
+    check = np.random.default_rng(TRAIN_SEED + 2).choice(train_idx.size, size=min(CHECK_IMAGES, train_idx.size),
+                                                          replace=False)
+    n_updates = epochs * math.ceil(train_idx.size / 64)
+    problem = _history_problem(out[1], params, X_train[:, check], labels[train_idx][check], n_updates)
+    if problem:
+        raise RunFailed(problem)
+    run.params, run.history = params, out[1]
+    run.test_accuracy = _test_accuracy(oracle, settings, params)
+    run.facts.update(hidden_neurons=n_hidden, learning_rate=rate, epochs=epochs,
+                     test_accuracy=run.test_accuracy)
+
+
+def _test_accuracy(oracle, settings, params):
+    """Accuracy on the test split through the student's preprocess and predict; labels stay here."""
+    images, labels = nn_data.load_dataset(settings.dataset, "test", data_dir=settings.data_dir)
+    X = _matrix(_student_call(oracle, "preprocess", images, method=settings.normalisation),
+                "preprocess(test images)", 784, len(images))
+    predicted = _student_call(oracle, "predict", X, params, activation="relu")
+    try:
+        predicted = np.asarray(predicted).ravel()
+    except (TypeError, ValueError):
+        raise RunFailed("predict must return an array of labels") from None
+    if predicted.shape != labels.shape:
+        raise RunFailed(f"predict returned {predicted.shape[0]} labels for {labels.size} test images")
+    # predict must follow the parameters: the grader's own forward pass on them gives (almost) the same labels
+    P = {k: v.astype(np.float64) for k, v in params.items()}
+    scores = P["W2"] @ np.maximum(P["W1"] @ X.astype(np.float64) + P["b1"], 0) + P["b2"]
+    agree = float(np.mean(scores.argmax(axis=0) == predicted))
+    if agree < 0.98:
+        raise RunFailed(f"predict's labels agree with the network's own outputs on only {agree:.0%} of the "
+                        "test images: predict must return the argmax of forward(X, params)")
+    return float(np.mean(predicted == labels))
+
+
+def settings_here() -> Settings:
+    """Settings for tests run in the autograder folder (the judge changes into it)."""
+    return Settings.from_grading_json(Path("grading.json"))

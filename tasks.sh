@@ -26,6 +26,16 @@ case "${1:-}" in
         .venv/bin/nnassign data fetch --dataset "$(.venv/bin/python -c 'from nnassign.config import load_config; print(load_config().dataset)')"
         .venv/bin/nnassign release
         .venv/bin/nnassign grade examples/submissions --out out/demo
+        cat <<'EOF'
+
+Next: score the written answers [Q1]..[Q17] of this batch in a browser. This serves the page on
+127.0.0.1:8800 and prints the URL to open, with its login token (on a remote machine, first
+`ssh -L 8800:127.0.0.1:8800 that-machine`):
+    .venv/bin/nnassign review out/demo
+Then the final grades (add --allow-missing to count unscored answers 0) and the similarity report:
+    .venv/bin/nnassign finalize out/demo      # out/demo/final_grades.csv, final_canvas_grades.csv, final/
+    .venv/bin/nnassign similarity out/demo    # out/demo/similarity/report.html and pairs.csv
+EOF
         ;;
     test)
         setup

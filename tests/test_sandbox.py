@@ -152,8 +152,6 @@ def test_honest_notebook_serves_its_functions_and_values():
 
 
 def test_notebook_is_confined(tmp_path, monkeypatch):
-    if os.geteuid() != 0:
-        pytest.skip("user switch and namespaces need root")
     data = tmp_path / "data"
     data.mkdir(mode=0o755)
     (data / "x.txt").write_text("pixels")
@@ -164,12 +162,17 @@ def test_notebook_is_confined(tmp_path, monkeypatch):
     monkeypatch.setenv("NNASSIGN_GRADING_SECRET", "s3cret")
     package_root = Path(wire.__file__).parents[1]
     probe = notebook(
-        "import os, socket\n"
+        "import ctypes, os, socket\n"
         "uid = os.getuid()\n"
+        "pid = os.getpid()\n"
+        "pids = sorted(int(p) for p in os.listdir('/proc') if p.isdigit())\n"
         "secret = os.environ.get('NNASSIGN_GRADING_SECRET')\n"
         "data = [open(os.environ['NNASSIGN_DATA_DIR'] + f).read() for f in ('/x.txt', '/y.txt')]\n"
         f"fixtures_visible = os.path.exists({str(FIXTURES)!r})\n"
+        f"repo_tests_visible = os.path.exists({str(Path(__file__).parent)!r})\n"
         f"package_root = sorted(os.listdir({str(package_root)!r}))\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "nested_userns = libc.unshare(0x10000000) == 0\n"
         "try:\n"
         "    socket.create_connection(('1.1.1.1', 80), timeout=1); network = True\n"
         "except OSError:\n"
@@ -177,19 +180,89 @@ def test_notebook_is_confined(tmp_path, monkeypatch):
         "try:\n"
         "    open('/etc/nnassign-pwned', 'w'); wrote = True\n"
         "except OSError:\n"
-        "    wrote = False")
+        "    wrote = False\n"
+        "caps = [l for l in open('/proc/self/status') if l.startswith('CapEff')][0].split()[1]\n"
+        "home_writable = os.access('.', os.W_OK)")
     with Sandbox(probe, limits=FAST, env={"NNASSIGN_DATA_DIR": str(data)}) as oracle:
         assert oracle.status == OK and oracle.cell_errors == [], oracle.log()
-        assert oracle.get("uid") == oracle.uid != 0
+        assert oracle.get("uid") == 1000                     # the sandbox user, whoever grades
+        if os.geteuid() == 0 and oracle.uid is not None:
+            assert oracle.uid >= 1_000_000_000              # root grades: a fresh uid outside too
+        assert oracle.get("pid") == 2 and max(oracle.get("pids")) < 50   # own PID namespace: bwrap is 1
         assert oracle.get("secret") is None
         assert oracle.get("data") == ["pixels", "labels"]
-        assert oracle.get("fixtures_visible") is False      # tests/ lives outside the system dirs
+        assert oracle.get("fixtures_visible") is False and oracle.get("repo_tests_visible") is False
         assert oracle.get("package_root") == sorted(os.listdir(package_root))
+        assert oracle.get("nested_userns") is False
         assert oracle.get("network") is False and oracle.get("wrote") is False
+        assert int(oracle.get("caps"), 16) == 0 and oracle.get("home_writable") is True
     assert not Path("/etc/nnassign-pwned").exists()
 
 
+SHM = ("import ctypes\n"
+       "libc = ctypes.CDLL(None, use_errno=True)\n"
+       "KEY = 0x4E4E4153\n"
+       "found = libc.shmget(KEY, 0, 0) >= 0\n"            # a segment left by an earlier run?
+       "created = libc.shmget(KEY, 4096, 0o1666) >= 0\n")  # IPC_CREAT | 0666
+
+
+def test_no_ipc_object_outlives_a_run_or_reaches_another():
+    with Sandbox(notebook(SHM), limits=FAST) as first:
+        assert first.get("created") is True and first.get("found") is False
+        with Sandbox(notebook(SHM), limits=FAST) as second:   # at the same time: its own IPC namespace
+            assert second.get("found") is False
+    ipcs = subprocess.run(["ipcs", "-m"], capture_output=True, text=True).stdout
+    assert "0x4e4e4153" not in ipcs.lower()
+
+
+def test_every_process_dies_with_a_grader_killed_by_sigkill(tmp_path):
+    tag = "424242.5"
+    script = tmp_path / "grader.py"
+    script.write_text(
+        "import sys, nbformat\n"
+        "from nnassign.sandbox import Sandbox, Limits\n"
+        "nb = nbformat.v4.new_notebook()\n"
+        "nb.cells = [nbformat.v4.new_code_cell("
+        f"'import os, subprocess\\nsubprocess.Popen([\"sleep\", \"{tag}\"], start_new_session=True)\\n"
+        f"if os.fork() == 0:\\n    os.setsid()\\n    os.execvp(\"sleep\", [\"sleep\", \"{tag}\"])')]\n"
+        "oracle = Sandbox(nb, limits=Limits(notebook_seconds=30)).start()\n"
+        "print('ready', oracle.status, flush=True)\n"
+        "sys.stdin.read()\n")
+    grader = subprocess.Popen([os.sys.executable, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert grader.stdout.readline().split() == ["ready", "ok"]
+        for _ in range(500):    # the forked one may still be on its way to exec
+            if len(processes_with(tag)) == 2:
+                break
+            time.sleep(0.01)
+        assert len(processes_with(tag)) == 2
+        grader.kill()
+        grader.wait()
+        for _ in range(500):    # the kernel takes them down right away; allow a loaded machine
+            if not processes_with(tag):
+                break
+            time.sleep(0.01)
+        assert processes_with(tag) == [], "a process of the run outlived its grader"
+    finally:
+        for p in processes_with(tag):
+            p.kill()
+
+
+def processes_with(tag):
+    found = []
+    for p in psutil.process_iter(["cmdline", "status"]):
+        try:
+            if p.info["status"] != psutil.STATUS_ZOMBIE and tag in (p.info["cmdline"] or []):
+                found.append(p)
+        except psutil.Error:
+            pass
+    return found
+
+
 def test_unreadable_data_dir_is_a_grader_error(tmp_path):
+    with pytest.raises(SandboxError, match="plain file name"):
+        Sandbox(honest(), files={"../evil.py": b""})
     if os.geteuid() != 0:
         pytest.skip("only matters when the notebook runs as another user")
     data = tmp_path / "data"
@@ -198,13 +271,42 @@ def test_unreadable_data_dir_is_a_grader_error(tmp_path):
     (data / "train.gz").chmod(0o600)
     with pytest.raises(SandboxError, match="not readable by other users"):
         Sandbox(honest(), limits=FAST, env={"NNASSIGN_DATA_DIR": str(data)}).start()
-    with pytest.raises(SandboxError, match="plain file name"):
-        Sandbox(honest(), files={"../evil.py": b""})
-    python_home = Path(os.path.realpath(os.sys.executable)).parents[1]
-    if not all(os.stat(p).st_mode & 0o001 for p in [*python_home.parents, python_home]):
-        # a Python other users cannot reach needs the namespace to be exposed
-        with pytest.raises(SandboxError, match="cannot reach"):
-            Sandbox(honest(), limits=FAST, isolate=False).start()
+
+
+def test_without_user_namespaces_isolation_is_refused_with_the_way_to_enable_them(monkeypatch):
+    from nnassign.sandbox import bwrap
+
+    monkeypatch.setattr(bwrap, "_problem", {True: bwrap.how_to_enable("Operation not permitted"),
+                                            False: bwrap.how_to_enable("Operation not permitted")})
+    with pytest.raises(SandboxError, match="user namespaces") as info:
+        Sandbox(honest(), limits=FAST).start()
+    for hint in ("kernel.unprivileged_userns_clone", "user.max_user_namespaces",
+                 "apparmor_restrict_unprivileged_userns", "--unsafe-no-isolation"):
+        assert hint in str(info.value)
+    with Sandbox(honest(), limits=FAST, isolate=False) as oracle:   # --unsafe-no-isolation
+        assert oracle.status == OK and oracle.call("softmax", (np.zeros((2, 1)),)).shape == (2, 1)
+
+
+def test_otter_stub_has_no_dunder_attributes_and_magics_work():
+    nb = notebook("%load_ext autoreload\n%autoreload 2\n%matplotlib inline\n"
+                  "import otter\n"
+                  "has_file = hasattr(otter, '__file__') or hasattr(otter, '__path__')\n"
+                  "anything = otter.anything is not None\n"
+                  "grader_dunder = hasattr(grader, '__wrapped__')")
+    with Sandbox(nb, limits=FAST) as oracle:
+        assert oracle.status == OK and oracle.cell_errors == [], oracle.cell_errors
+        assert oracle.get("has_file") is False and oracle.get("anything") is True
+        assert oracle.get("grader_dunder") is False
+        assert oracle.call("softmax", (np.zeros((2, 1)),)).shape == (2, 1)
+
+
+def test_memory_error_in_a_called_function_is_a_memory_limit():
+    nb = notebook("def relu(Z):\n    return np.ones((10**6, 10**6))")
+    with Sandbox(nb, limits=FAST) as oracle:
+        with pytest.raises(StudentError, match="MemoryError"):
+            oracle.call("relu", (np.zeros(3),))
+        assert oracle.status == MEMORY_LIMIT and "relu ran out of memory" in oracle.message
+        assert oracle.alive and oracle.call("softmax", (np.zeros((2, 1)),)).shape == (2, 1)
 
 
 # ---------------------------------------------------------------------------- exits and crashes
@@ -240,12 +342,12 @@ def test_writing_into_the_grading_channel_is_a_protocol_break():
 # ---------------------------------------------------------------------------- time
 
 def test_infinite_loop_times_out_and_the_tree_is_killed():
-    limits = Limits(**{**FAST.__dict__, "notebook_seconds": 2})
+    limits = Limits(**{**FAST.__dict__, "notebook_seconds": 6})
     started = time.monotonic()
     with Sandbox(notebook("while True:\n    pass"), limits=limits) as oracle:
         assert oracle.status == TIMEOUT
-        assert "did not finish within 2 s (cell 7 was running)" in oracle.message
-        assert 2 <= time.monotonic() - started < 4
+        assert "did not finish within 6 s (cell 7 was running)" in oracle.message
+        assert 6 <= time.monotonic() - started < 9
         pid = oracle._proc.pid
     assert_gone(oracle, [pid])
 
@@ -257,15 +359,14 @@ def test_cpu_limit_is_a_timeout():
 
 
 def test_setsid_child_dies_with_the_run():
-    nb = notebook("import subprocess, sys\n"
-                  "child = subprocess.Popen([sys.executable, '-c', 'import time\\n"
-                  "while True: time.sleep(0.1)'], start_new_session=True)\n"
-                  "child_pid = child.pid")
+    tag = "4242.25"
+    nb = notebook("import subprocess\n"
+                  f"child = subprocess.Popen(['sleep', '{tag}'], start_new_session=True)")
     with Sandbox(nb, limits=FAST) as oracle:
         assert oracle.status == OK, oracle.cell_errors
-        child = oracle.get("child_pid")
-        assert psutil.pid_exists(child) and psutil.Process(child).status() != psutil.STATUS_ZOMBIE
-    assert_gone(oracle, [child])
+        assert len(processes_with(tag)) == 1
+    assert processes_with(tag) == []
+    assert_gone(oracle)
 
 
 def test_looping_function_times_out_softly_and_grading_goes_on():
@@ -319,7 +420,7 @@ def test_fork_bomb_is_contained_and_cleaned_up():
         assert oracle.get("survived") is True
         assert subprocess.run(["true"]).returncode == 0   # the grader can still start processes
         if oracle.uid is not None:
-            assert 10 < len([p for p in psutil.process_iter(["uids"]) if p.info["uids"].real == oracle.uid]) <= 32
+            assert 10 < len([p for p in psutil.process_iter(["uids"]) if p.info["uids"].real == oracle.uid]) <= 32 + 2  # + bwrap and its PID 1
     assert_gone(oracle)
 
 
@@ -333,3 +434,48 @@ def test_huge_output_is_capped_and_grading_goes_on():
         assert oracle.get("after") == "still running"
         assert "[nnassign: output truncated]" in oracle.log(limit=128 * 1024)
         assert os.fstat(oracle._log.fileno()).st_size <= FAST.file_bytes
+
+
+# ---------------------------------------------------------------------------- wire: bounded decoding
+
+def test_wire_refuses_aliased_and_overlapping_array_data():
+    blob = bytearray(8 * 1000)
+    one = {"$nd": [0, 8000], "dtype": "<f8", "shape": [1000]}
+    aliased = ('{"$tuple": [' + ",".join([wire.json.dumps(one)] * 40) + "]}").encode()
+    with pytest.raises(wire.ProtocolError, match="share the same data"):
+        wire.decode(aliased, blob)
+    overlapping = wire.json.dumps([{"$nd": [0, 800], "dtype": "<f8", "shape": [100]},
+                                   {"$nd": [792, 8], "dtype": "<f8", "shape": [1]}]).encode()
+    with pytest.raises(wire.ProtocolError, match="share the same data"):
+        wire.decode(overlapping, blob)
+    adjacent = wire.json.dumps([{"$nd": [8, 8], "dtype": "<f8", "shape": [1]},
+                                {"$nd": [0, 8], "dtype": "<f8", "shape": [1]},
+                                {"$nd": [0, 0], "dtype": "<f8", "shape": [0]}]).encode()
+    assert [a.shape for a in wire.decode(adjacent, blob)] == [(1,), (1,), (0,)]
+
+
+def test_wire_decodes_a_writable_blob_without_copying():
+    text, blob = wire.encode([np.arange(4.0), np.ones((2, 3), np.float32)])
+    out = wire.decode(text, bytearray(blob))
+    assert all(a.flags.writeable for a in out) and np.array_equal(out[0], np.arange(4.0))
+    assert sum(a.nbytes for a in out) == len(blob) and out[0].base is not None
+
+
+def test_an_aliased_reply_from_a_hostile_notebook_is_a_protocol_break():
+    # the notebook rewrites the harness's encoder: 32 MB sent once, referenced 40 times (1.3 GB)
+    nb = notebook("import nnassign.wire as w\n"
+                  "_orig = w.encode\n"
+                  "def _evil(value, max_bytes=w.MAX_FRAME):\n"
+                  "    if isinstance(value, dict) and value.get('value') == 'boom':\n"
+                  "        ref = '{\"$nd\": [0, 33554432], \"dtype\": \"<f8\", \"shape\": [4194304]}'\n"
+                  "        text = '{\"$dict\": [[\"ok\", true], [\"value\", {\"$tuple\": [' + ','.join([ref] * 40) + ']}]]}'\n"
+                  "        return text.encode(), bytes(33554432)\n"
+                  "    return _orig(value, max_bytes)\n"
+                  "w.encode = _evil\n"
+                  "def relu(Z):\n    return 'boom'")
+    with Sandbox(nb, limits=FAST) as oracle:
+        before = psutil.Process().memory_info().rss
+        with pytest.raises(SandboxStopped):
+            oracle.call("relu", (np.zeros(3),))
+        assert psutil.Process().memory_info().rss - before < 200 * MB
+        assert oracle.status == CRASHED and "share the same data" in oracle.message

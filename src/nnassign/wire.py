@@ -14,7 +14,10 @@ Message layout: JSON for the structure, raw bytes for array data::
 
 Arrays appear in the JSON as ``{"$nd": [offset, nbytes], "dtype": "<f8", "shape": [...]}``
 pointing into the blob. Decoding checks the dtype, the shape against the byte count and a size
-cap, and raises :class:`ProtocolError` for anything malformed.
+cap, and raises :class:`ProtocolError` for anything malformed. Array data is never aliased:
+two arrays whose byte ranges overlap (the same 32 MB referenced 40 times would decode to 1.3 GB)
+are refused, so what a message decodes to is never larger than the message itself. Arrays are
+views of the received blob when it is writable and aligned (no copy), else copies.
 
 API::
 
@@ -25,6 +28,7 @@ API::
 ``read_message`` raises :class:`PeerClosed` on end of file.
 """
 
+import bisect
 import errno
 import json
 import math
@@ -40,7 +44,7 @@ import numpy as np
 MAGIC = b"NNW1"
 _HEADER = struct.Struct(">4sIQ")
 MAX_FRAME = 512 * 1024 * 1024   # MNIST as float64 (~376 MB) still fits; more is a runaway
-MAX_JSON = 64 * 1024 * 1024
+MAX_JSON = 16 * 1024 * 1024   # parsed JSON costs ~20x its size in Python objects
 MAX_DEPTH = 64
 _DTYPE_RE = re.compile(r"[<>|]?[biufc][0-9]{1,2}\Z")
 _ALLOWED_KINDS = "biufc"
@@ -136,6 +140,20 @@ def encode(value: Any, max_bytes: int = MAX_FRAME) -> tuple[bytes, bytes]:
 def decode(text: bytes, blob: bytes | bytearray | memoryview, max_bytes: int = MAX_FRAME) -> Any:
     """Decode what :func:`encode` produced; raise ProtocolError for anything else."""
     blob = memoryview(blob)
+    starts, ends = [], []    # byte ranges already used, sorted: no two arrays may share a byte
+    decoded = [0]
+
+    def claim(offset, nbytes):
+        if nbytes == 0:
+            return
+        i = bisect.bisect_left(starts, offset)
+        if (i < len(starts) and starts[i] < offset + nbytes) or (i > 0 and ends[i - 1] > offset):
+            raise ProtocolError("two arrays share the same data (aliased or overlapping references)")
+        starts.insert(i, offset)
+        ends.insert(i, offset + nbytes)
+        decoded[0] += nbytes
+        if decoded[0] > max_bytes:
+            raise ProtocolError(f"more than {max_bytes // 2**20} MB of array data")
 
     def dec(v, depth):
         if depth > MAX_DEPTH:
@@ -195,7 +213,10 @@ def decode(text: bytes, blob: bytes | bytearray | memoryview, max_bytes: int = M
             raise ProtocolError("array shape does not match its data size")
         if offset + nbytes > len(blob):
             raise ProtocolError("array data outside the message")
-        a = np.frombuffer(blob[offset:offset + nbytes], dtype=dtype).reshape(shape).copy()
+        claim(offset, nbytes)
+        a = np.frombuffer(blob[offset:offset + nbytes], dtype=dtype).reshape(shape)
+        if blob.readonly or not a.flags.aligned:
+            a = a.copy()
         if v.get("scalar"):
             if a.ndim != 0:
                 raise ProtocolError("scalar with a shape")

@@ -1,0 +1,2 @@
+"""Hostile submissions (filled in below)."""
+HOSTILE = []

@@ -1,0 +1,6 @@
+"""Single-mistake variants (filled in below)."""
+MISTAKES = []
+
+
+def build(mistake, base_source):
+    raise NotImplementedError

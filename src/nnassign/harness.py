@@ -2,16 +2,13 @@
 
 Started by :mod:`nnassign.sandbox` (never by hand). ``CONFIG`` is one JSON argument:
 ``workdir``, ``notebook`` (file name in workdir), ``req_fd``/``resp_fd`` (the private pipe),
-``uid``/``gid`` (drop to these when started as root, else null), ``isolate`` (new mount and
-network namespace with private size-limited tmpfs for the workdir and /tmp), ``disk_bytes``,
-``expose`` (directories the unprivileged user must reach, e.g. a Python under /root),
-``hide`` (directories replaced by empty ones, e.g. the grader's folder; ``expose`` wins),
 ``limits`` (memory_bytes, cpu_seconds, processes, file_bytes, output_bytes, open_files),
-``parent_pid``.
+``parent_pid`` (null inside bubblewrap, whose PID 1 is our parent).
 
 ``sys.argv`` is reset to ``["notebook.ipynb"]`` before the first cell.
 
-Order matters: while still trusted it confines itself (namespaces, rlimits, user switch,
+Order matters: started inside bubblewrap (namespaces, file system view, user: see
+:mod:`nnassign.sandbox.bwrap`), while still trusted it sets its limits (rlimits,
 no-new-privileges, parent-death signal), then executes the code cells with IPython, then serves
 requests. From the first student cell on, everything in this process may be tampered with; the
 grader treats every reply as untrusted data (see :mod:`nnassign.wire`).
@@ -33,9 +30,7 @@ import io
 import json
 import os
 import resource
-import shutil
 import signal
-import stat
 import sys
 import types
 
@@ -60,12 +55,9 @@ def describe_exception(e):
     return type(e).__name__, msg
 
 
-# ---------------------------------------------------------------------------- confinement (as root)
+# ---------------------------------------------------------------------------- confinement
 
 _libc = ctypes.CDLL(None, use_errno=True)
-_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
-CLONE_NEWNS, CLONE_NEWNET = 0x00020000, 0x40000000
-MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 
 
@@ -75,82 +67,10 @@ def _ccall(ret, what):
         raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
-def _mount(source, target, fstype, flags, data=None):
-    enc = lambda s: None if s is None else str(s).encode()
-    _ccall(_libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
-
-
-def _blocking_ancestor(path):
-    """The first directory on ``path`` that "other" users cannot traverse, or None."""
-    parts = os.path.abspath(path).split("/")[1:]
-    current = "/"
-    for part in [""] + parts:
-        current = os.path.join(current, part) if part else current
-        try:
-            if not os.stat(current).st_mode & stat.S_IXOTH:
-                return current
-        except OSError:
-            return None
-    return None
-
-
-def _isolate(config):
-    """New mount + network namespace: private tmpfs for the workdir and temp dirs, needed paths exposed."""
-    workdir = config["workdir"]
-    _ccall(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare")
-    _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    # Handles taken before covering anything still reach the real directories afterwards
-    # (taken after unshare: a bind source must belong to the current namespace).
-    needed = sorted({os.path.realpath(p) for p in config["expose"] if os.path.isdir(p)})
-    needed = [p for p in needed if not any(p.startswith(q + "/") for q in needed)]
-    handles = [(p, os.open(p, os.O_PATH | os.O_DIRECTORY)) for p in needed]
-    src = os.open(workdir, os.O_PATH | os.O_DIRECTORY)
-    # Directories like /root (0700) hide the Python we run on: cover them with an empty tmpfs,
-    # the needed subtrees are bound back below, so the student sees those and nothing else there.
-    for top in sorted({t for t in (_blocking_ancestor(p) for p in needed) if t is not None}):
-        _mount("tmpfs", top, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
-    # Everything outside the system directories (tests, solutions, submissions, grades) is
-    # replaced by empty directories; the needed paths are bound back below.
-    for hidden in config.get("hide", []):
-        if os.path.isdir(hidden) and not os.path.islink(hidden) and os.path.realpath(hidden) != "/":
-            _mount("tmpfs", hidden, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
-
-    # One size-limited tmpfs holds everything the student can write; it vanishes with the namespace.
-    size = f"size={int(config['disk_bytes'])},mode=1777"
-    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, size)
-    for d in ("/var/tmp", "/dev/shm"):
-        if os.path.isdir(d):
-            inner = "/tmp/.private" + d.replace("/", "-")
-            os.makedirs(inner, exist_ok=True)
-            os.chmod(inner, 0o1777)
-            _mount(inner, d, None, MS_BIND)
-    if not os.path.abspath(workdir).startswith("/tmp/"):
-        os.makedirs(workdir, exist_ok=True)
-        _mount("tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV, size)
-
-    for p, fd in handles:
-        try:
-            same = os.path.samestat(os.stat(p), os.fstat(fd))
-        except OSError:
-            same = False
-        if not same:
-            os.makedirs(p, exist_ok=True)
-            _mount(f"/proc/self/fd/{fd}", p, None, MS_BIND | MS_REC)
-        os.close(fd)
-
-    shutil.copytree(f"/proc/self/fd/{src}", workdir, symlinks=False, dirs_exist_ok=True)
-    os.close(src)
-    for root, dirs, files in os.walk(workdir):
-        for name in dirs + files:
-            os.chown(os.path.join(root, name), config["uid"], config["gid"])
-    os.chown(workdir, config["uid"], config["gid"])
-    os.chmod(workdir, 0o700)
-
-
 def _confine(config):
+    """Limits of this process and its children, set while still trusted. The namespaces, the file
+    system view and the user are bubblewrap's work (see nnassign.sandbox.bwrap), done before we start."""
     limits = config["limits"]
-    if config["uid"] is not None and config["isolate"]:
-        _isolate(config)
     os.chdir(config["workdir"])
     for name, value in [("RLIMIT_AS", limits["memory_bytes"]), ("RLIMIT_FSIZE", limits["file_bytes"]),
                         ("RLIMIT_NPROC", limits["processes"]), ("RLIMIT_NOFILE", limits["open_files"]),
@@ -162,14 +82,10 @@ def _confine(config):
         resource.setrlimit(resource.RLIMIT_CPU, (limits["cpu_seconds"], limits["cpu_seconds"] + 2))
     # an output cap must make writes fail (EFBIG), not kill the process
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    if config["uid"] is not None:
-        os.setgroups([])
-        os.setresgid(config["gid"], config["gid"], config["gid"])
-        os.setresuid(config["uid"], config["uid"], config["uid"])
     _ccall(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
-    # after the user switch: changing credentials clears the parent-death signal
     _ccall(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "pdeathsig")
-    if os.getppid() != config["parent_pid"]:
+    # without bubblewrap (its PID 1 is our parent then) the grader itself must still be there
+    if config.get("parent_pid") is not None and os.getppid() != config["parent_pid"]:
         os._exit(5)
 
 
@@ -218,7 +134,7 @@ class _NoOp:
         return None
 
     def __getattr__(self, name):
-        if name.startswith("__"):
+        if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
         return _NoOp()
 
@@ -226,10 +142,19 @@ class _NoOp:
         return "<otter is disabled while grading>"
 
 
+def _stub_attribute(name):
+    """Module-level ``__getattr__`` of the stub: any public name is a no-op, but dunder names
+    (``__file__``, ``__path__``, ``__spec__``...) do not exist, as for a real module without them:
+    ``%load_ext autoreload`` and other module walkers must not mistake the stub for a package."""
+    if name.startswith("__") and name.endswith("__"):
+        raise AttributeError(f"module 'otter' has no attribute {name!r}")
+    return _NoOp
+
+
 def install_otter_stub(namespace):
     stub = types.ModuleType("otter")
     stub.Notebook = _NoOp
-    stub.__getattr__ = lambda name: _NoOp
+    stub.__getattr__ = _stub_attribute
     sys.modules["otter"] = stub
     namespace["grader"] = _NoOp()
 

@@ -62,7 +62,9 @@ def make_root(folder, config_text=None, edit=None):
     if edit:
         edit(nb)
     nbformat.write(nb, folder / "solution" / NOTEBOOK)
-    shutil.copy((REPO / "solution" / "nn_data.py").resolve(), folder / "solution" / "nn_data.py")
+    for extra in sorted((REPO / "solution").iterdir()):  # nn_data.py, nn_checks.py: what the notebook ships with
+        if extra.is_file() and extra.suffix == ".py":
+            shutil.copy(extra.resolve(), folder / "solution" / extra.name)
     (folder / "assignment_config.yaml").write_text(config_text or (REPO / "assignment_config.yaml").read_text())
     return load_config(folder / "assignment_config.yaml")
 

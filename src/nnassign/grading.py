@@ -7,8 +7,10 @@ a one-line message; see grade.STATUSES.
 import os
 from pathlib import Path
 
-from . import judge, policy, report, sandbox
+from . import graded_run, judge, policy, report, sandbox
+from .sandbox_data import sandbox_data_dir
 from .intake import SubmissionError, read_submission
+from .record import empty_result, resolve_notebook
 
 MB = 2**20
 POLICY_QUESTION = "import_policy"
@@ -51,7 +53,6 @@ def forfeit_policy_points(results, violations):
 
 
 def grade_submission(job, sha):
-    from .grade import empty_result, resolve_notebook
 
     autograder = Path(job.autograder)
     path = resolve_notebook(job.path)
@@ -67,11 +68,16 @@ def grade_submission(job, sha):
     files = {name: autograder / name for name in ("nn_data.py", "grading.json")}
     seed = judge.derive_seed(job.secret, sub.content_sha256)
     os.environ["NNASSIGN_DATA_DIR"] = job.data_dir  # the tests load the test set here (one job per process)
+    dataset = graded_run.Settings.from_grading_json(autograder / "grading.json").dataset
+    # The notebook sees the dataset with decoy test labels: the real ones stay in this process.
+    visible = sandbox_data_dir(job.data_dir, dataset)
     with sandbox.Sandbox(sub.notebook, files=files, limits=limits_from_config(job.limits),
-                         env={"NNASSIGN_DATA_DIR": job.data_dir}) as oracle:
+                         env={"NNASSIGN_DATA_DIR": str(visible)}) as oracle:
         results = judge.run_tests(autograder / "tests", oracle, seed)
         status = "graded" if oracle.status == sandbox.OK else oracle.status
-        oracle_message, modules = oracle.message, oracle.modules
+        # every package the notebook loaded, as reported the moment it was loaded (import events)
+        oracle_message = oracle.message
+        modules = sorted(set(oracle.modules) | set(getattr(oracle, "imports", ())))
         cell_errors = list(oracle.cell_errors)
 
     violations = static + policy.runtime_violations(modules, static, job.import_policy)

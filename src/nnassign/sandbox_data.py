@@ -1,0 +1,58 @@
+"""The data folder a sandboxed notebook sees: every file of the dataset, but decoy test labels.
+
+API::
+
+    folder = sandbox_data_dir(data_dir, dataset)   # made once per process, removed at exit
+
+Why: the accuracy tiers compare predictions with the test labels in the grading process. If the
+real labels were readable inside the sandbox, a notebook could fit its weights on the test split
+(least squares takes a second). The notebook still runs unchanged: ``nn_data.load_dataset(...,
+"test")`` returns the real test images and labels of the right shape and classes, drawn at random
+(so its own printed test accuracy is meaningless, which nobody sees).
+"""
+
+import atexit
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from nnassign import nn_data
+from nnassign.data import write_idx_gz
+
+DECOY_SEED = 20261130
+_MADE: dict[tuple[str, str], Path] = {}
+
+
+def _link_or_copy(src: Path, dst: Path):
+    try:
+        os.link(src, dst)
+    except OSError:  # another file system, or links not allowed
+        shutil.copyfile(src, dst)
+    os.chmod(dst, 0o644)
+
+
+def sandbox_data_dir(data_dir, dataset) -> Path:
+    """A world-readable folder holding ``<dataset>/`` with the real files except the test labels."""
+    key = (str(Path(data_dir).resolve()), dataset)
+    if key in _MADE and _MADE[key].exists():
+        return _MADE[key]
+    source = Path(data_dir) / dataset
+    root = Path(tempfile.mkdtemp(prefix="nnassign-sandbox-data-"))
+    atexit.register(shutil.rmtree, root, True)
+    target = root / dataset
+    target.mkdir()
+    for folder in (root, target):
+        folder.chmod(0o755)
+    test_labels = nn_data.FILES["test"][1]
+    for entry in source.iterdir():
+        if entry.is_file() and entry.name != test_labels:
+            _link_or_copy(entry, target / entry.name)
+    if (source / test_labels).exists():
+        _, labels = nn_data.load_dataset(dataset, "test", data_dir=data_dir, download=False)
+        decoy = np.random.default_rng(DECOY_SEED).integers(0, 10, size=labels.size).astype(np.uint8)
+        write_idx_gz(target / test_labels, decoy, nn_data.LABEL_MAGIC)
+    _MADE[key] = root
+    return root

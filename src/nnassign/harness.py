@@ -274,6 +274,34 @@ def handle(request, ns, state):
     return {"ok": True, "value": value}
 
 
+def install_import_audit(send):
+    """Report every package the notebook loads, the moment it loads it, as an ``import`` event.
+
+    An audit hook cannot be removed from Python code, and each report is written to the grader
+    at once, so emptying ``sys.modules`` or importing through a name built at run time leaves the
+    evidence in place. Files opened under a ``site-packages`` folder count too (loading a module
+    from its path bypasses the import statement). The functions used are bound now, before any
+    student code runs, so replacing ``os.write`` later changes nothing."""
+    seen = {m.split(".", 1)[0] for m in sys.modules}
+
+    def report(top, _seen=seen, _send=send):
+        if top and top not in _seen:
+            _seen.add(top)
+            _send({"event": "import", "module": top})
+
+    def hook(event, args, _report=report, _str=str, _isinstance=isinstance):
+        try:
+            if event == "import" and args:
+                _report(_str(args[0]).split(".", 1)[0])
+            elif event == "open" and args and _isinstance(args[0], _str) and "-packages/" in args[0]:
+                top = args[0].split("-packages/", 1)[1].split("/", 1)[0]
+                _report(top.split(".", 1)[0])
+        except Exception:  # noqa: BLE001 - a report that cannot be sent stops the import instead
+            raise ImportError("the grader could not record this import") from None
+
+    sys.addaudithook(hook)
+
+
 EXIT_OUT_OF_MEMORY = 5  # the parent reports this exit status as memory-limit, not crashed
 
 
@@ -327,6 +355,7 @@ def main(argv=None):
 
     ns = shell.user_ns
     sys.argv = ["notebook.ipynb"]   # as in a kernel: the config is nobody's business
+    install_import_audit(send)
     install_otter_stub(ns)
     sys.path.insert(0, os.getcwd())  # like a notebook kernel: files next to the notebook import
     errors, memory_error = execute_notebook(shell, cells, send)

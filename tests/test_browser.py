@@ -16,6 +16,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import urllib.request
+from http.cookiejar import CookieJar
 from pathlib import Path
 
 import nbformat
@@ -187,6 +189,16 @@ def test_review_in_the_browser_then_finalize(graded, server, browser, shots):
     assert card(d, "alice").find_element(By.CSS_SELECTOR, ".comment").get_attribute("value") == "Well argued <b>really</b>"
     assert card(d, "bob").find_element(By.CSS_SELECTOR, ".points").get_attribute("value") == "0"
     assert "names the classes" in d.find_element(By.ID, "rubric").get_attribute("value")
+
+    # Another TA (their own session) comments on bob's answer; back on this tab, the page shows it.
+    other = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    other.open(f"{base}/?token={token}").read()
+    other.open(urllib.request.Request(f"{base}/api/score", method="POST", data=json.dumps(
+        {"student": "bob", "question": "written_q1", "points": 0, "comment": "second TA: no reasoning"}).encode(),
+        headers={"Content-Type": "application/json", "X-Review-Token": token})).read()
+    d.execute_script("window.dispatchEvent(new Event('focus'))")
+    wait(d, lambda d: card(d, "bob").find_element(By.CSS_SELECTOR, ".comment").get_attribute("value")
+         == "second TA: no reasoning")
 
     # Score key above the maximum is refused on the page, nothing saved.
     d.get(base + "/q/written_q2")

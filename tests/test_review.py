@@ -5,7 +5,6 @@ immediate persistence, two graders at once, CSV export and import, the CLI."""
 import csv
 import io
 import json
-import os
 import re
 import signal
 import sqlite3
@@ -172,6 +171,17 @@ def test_the_same_answer_scored_by_two_graders_is_a_conflict_not_a_silent_overwr
     status, data = ta2.score("s002", "written_q2", 2, version=0)   # ta2's page still showed "unscored"
     assert status == 409 and data["current"]["points"] == 1 and "another grader" in data["error"]
     assert ta2.score("s002", "written_q2", 2, version=data["current"]["version"])[0] == 200
+
+
+def test_scores_of_a_question_as_json(site):
+    """What a page fetches when its tab gets the focus back: every grader's scores and the progress."""
+    _, base = site
+    ta1, ta2 = Client(base).login(), Client(base).login()
+    ta1.score("s000", "written_q6", 1, "from ta1")
+    status, text = ta2.request("/api/scores/written_q6")
+    data = json.loads(text)
+    assert status == 200 and data["scores"]["s000"]["comment"] == "from ta1" and data["progress"]["scored"] == 1
+    assert Client(base).request("/api/scores/written_q6")[0] == 403
 
 
 def test_clearing_a_score(site):

@@ -118,6 +118,20 @@
     }).catch(() => { rubricState.textContent = "not saved: the server is unreachable"; });
   });
 
+  // Back to this tab: show what other graders saved meanwhile (cards being edited are left alone).
+  window.addEventListener("focus", () => {
+    fetch("/api/scores/" + encodeURIComponent(question), {credentials: "same-origin"})
+      .then(r => r.json()).then(data => {
+        if (!data.scores) return;
+        cards.forEach(card => {
+          if (card.contains(document.activeElement) && document.activeElement !== card) return;
+          const score = data.scores[card.dataset.student] || null;
+          if (String(score ? score.version : 0) !== card.dataset.version) show(card, score);
+        });
+        setProgress(data.progress);
+      }).catch(() => {});
+  });
+
   // Start at the student asked for, else at the first answer not scored yet.
   const focus = root.dataset.focus;
   let start = cards.findIndex(c => focus ? c.dataset.student === focus

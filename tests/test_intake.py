@@ -155,3 +155,25 @@ def test_assignment_name_is_checked_and_a_missing_one_only_warns(tmp_path):
 
 def test_missing_file_is_a_clear_error(tmp_path):
     rejected(tmp_path / "absent.ipynb", INVALID_SUBMISSION, "cannot read absent.ipynb")
+
+
+def test_what_jupyter_opens_is_read_leniently(tmp_path):
+    nb = honest_dict()
+    nb["nbformat_minor"] = 2                      # an old minor version, yet cells carry ids
+    for i, cell in enumerate(nb["cells"]):
+        cell["id"] = "same" if i < 2 else f"c{i}"  # and two share one
+    nb["cells"][0]["vscode"] = {"languageId": "python"}   # an unknown key
+    nb["cells"][0]["outputs"], nb["cells"][0]["execution_count"] = [], 3   # outputs on a markdown cell
+    nb["cells"][0]["cell_type"] = "markdown"
+    code = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    code["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "hi", "transient": {"x": 1}},
+                       {"output_type": "display_data", "data": 7}]     # a broken output
+    nb["custom"] = 1
+    sub = read_submission(write_nb(tmp_path / "lenient.ipynb", nb), NAME)
+    assert sub.notebook.nbformat_minor == 5
+    ids = [c.id for c in sub.notebook.cells]
+    assert len(set(ids)) == len(ids)
+    assert "read leniently" in " ".join(sub.warnings)
+    assert [c.source for c in sub.notebook.cells] == [c["source"] if isinstance(c["source"], str)
+                                                      else "".join(c["source"]) for c in nb["cells"]]
+    assert all("outputs" not in c for c in sub.notebook.cells if c.cell_type == "markdown")

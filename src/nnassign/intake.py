@@ -24,11 +24,16 @@ not its extension.
 
 A notebook without ``metadata.otter.assignment_name`` is accepted with a warning: editors and
 "save as" round trips can drop metadata, and the code is graded on its own merits anyway.
+Lenient intake, strict grading: what Jupyter, JupyterLab and VS Code open (with at most a
+warning) is normalised before validation (see :func:`normalise`: a minor version that does not
+match the cell ids, unknown keys, ``transient`` output keys, outputs on markdown cells, broken
+outputs), with one warning saying so; the code itself is never touched.
 """
 
 import hashlib
 import io
 import json
+import re
 import stat
 import warnings
 import zipfile
@@ -79,7 +84,10 @@ def read_submission(path, assignment_name: str) -> Submission:
     elif len(data) > MAX_NOTEBOOK_BYTES:
         raise SubmissionError(INVALID_SUBMISSION, f"the notebook is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB")
     notebook = parse_notebook(data)
+    notes = notebook.pop("_nnassign_notes", [])
     warnings = check_notebook(notebook, assignment_name)
+    if notes:
+        warnings.append("read leniently, as Jupyter would: " + "; ".join(notes))
     return Submission(notebook=notebook, content_sha256=hashlib.sha256(data).hexdigest(),
                       source=path, member=member, warnings=warnings)
 
@@ -147,6 +155,22 @@ def parse_notebook(data: bytes) -> nbformat.NotebookNode:
     if raw.get("nbformat") != 4:
         raise SubmissionError(INVALID_NOTEBOOK, f"nbformat {raw.get('nbformat')!r} notebooks are not "
                               "supported (expected 4: save it with a current Jupyter)")
+    notes = normalise(raw)
+    try:
+        nb = _validated(raw)
+    except SubmissionError:
+        if not any(c.get("outputs") for c in raw["cells"] if isinstance(c, dict)):
+            raise
+        for cell in raw["cells"]:   # outputs are never graded: a broken one must not cost the code
+            if isinstance(cell, dict) and cell.get("cell_type") == "code":
+                cell["outputs"], cell["execution_count"] = [], None
+        notes.append("outputs that are not valid nbformat were dropped")
+        nb = _validated(raw)
+    nb["_nnassign_notes"] = notes
+    return nb
+
+
+def _validated(raw) -> nbformat.NotebookNode:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # nbformat warns about missing cell ids etc.
@@ -158,6 +182,81 @@ def parse_notebook(data: bytes) -> nbformat.NotebookNode:
         first = str(e).strip().split("\n", 1)[0][:200]
         raise SubmissionError(INVALID_NOTEBOOK, f"not a valid notebook: {first}") from None
     return nb
+
+
+_CELL_KEYS = {"code": {"id", "cell_type", "metadata", "source", "outputs", "execution_count"},
+              "markdown": {"id", "cell_type", "metadata", "source", "attachments"},
+              "raw": {"id", "cell_type", "metadata", "source", "attachments"}}
+_OUTPUT_KEYS = {"stream": {"output_type", "name", "text"},
+                "display_data": {"output_type", "data", "metadata"},
+                "execute_result": {"output_type", "data", "metadata", "execution_count"},
+                "error": {"output_type", "ename", "evalue", "traceback"}}
+_ID = re.compile(r"[a-zA-Z0-9-_]{1,64}\Z")
+
+
+def normalise(raw: dict) -> list[str]:
+    """Make ``raw`` (nbformat 4 JSON) what the 4.5 schema expects, the way Jupyter, JupyterLab and
+    VS Code read it anyway: unknown keys dropped, outputs and execution counts of markdown/raw
+    cells dropped, ``transient`` output keys dropped, cell ids added, repaired or made unique
+    (whatever the minor version says), ``nbformat_minor`` set to 5. Code and text are never
+    changed. Returns one note per kind of change; a cell list that is not a list is left alone
+    (validation then rejects it)."""
+    notes = set()
+    for key in [k for k in raw if k not in ("metadata", "nbformat", "nbformat_minor", "cells")]:
+        del raw[key]
+        notes.add("unknown top-level keys dropped")
+    if not isinstance(raw.get("metadata"), dict):
+        raw["metadata"] = {}
+        notes.add("notebook metadata replaced")
+    kernelspec = raw["metadata"].get("kernelspec")
+    if kernelspec is not None and not (isinstance(kernelspec, dict) and isinstance(kernelspec.get("name"), str)
+                                       and isinstance(kernelspec.get("display_name"), str)):
+        if isinstance(kernelspec, dict) and isinstance(kernelspec.get("language"), str):
+            kernelspec.setdefault("name", str(kernelspec["language"]).lower())
+            kernelspec.setdefault("display_name", str(kernelspec["language"]))
+        else:
+            del raw["metadata"]["kernelspec"]
+        notes.add("kernelspec repaired")
+    if raw.get("nbformat_minor") != 5:
+        notes.add(f"nbformat_minor {raw.get('nbformat_minor')!r} read as 5")
+        raw["nbformat_minor"] = 5
+    cells = raw.get("cells")
+    if not isinstance(cells, list):
+        return sorted(notes)
+    seen = set()
+    for index, cell in enumerate(cells):
+        if not isinstance(cell, dict) or cell.get("cell_type") not in _CELL_KEYS:
+            continue
+        kind = cell["cell_type"]
+        for key in [k for k in cell if k not in _CELL_KEYS[kind]]:
+            if key in ("outputs", "execution_count"):
+                notes.add(f"outputs of {kind} cells dropped")
+            else:
+                notes.add("unknown cell keys dropped")
+            del cell[key]
+        if not isinstance(cell.get("metadata"), dict):
+            cell["metadata"] = {}
+        if kind == "code":
+            if not isinstance(cell.get("outputs"), list):
+                cell["outputs"] = []
+            if not (cell.get("execution_count") is None or type(cell.get("execution_count")) is int):
+                cell["execution_count"] = None
+            cell.setdefault("execution_count", None)
+            for output in cell["outputs"]:
+                if isinstance(output, dict) and output.get("output_type") in _OUTPUT_KEYS:
+                    for key in [k for k in output if k not in _OUTPUT_KEYS[output["output_type"]]]:
+                        del output[key]
+                        notes.add("output keys such as transient dropped")
+        cell_id = cell.get("id")
+        if not (isinstance(cell_id, str) and _ID.match(cell_id)) or cell_id in seen:
+            cell_id = f"cell-{index}"
+            while cell_id in seen:
+                cell_id += "-x"
+            if "id" in cell:
+                notes.add("invalid or repeated cell ids replaced")
+            cell["id"] = cell_id
+        seen.add(cell_id)
+    return sorted(notes)
 
 
 def check_notebook(nb: nbformat.NotebookNode, assignment_name: str) -> list[str]:

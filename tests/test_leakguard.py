@@ -18,7 +18,8 @@ from click.testing import CliRunner
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
 
 from nnassign.cli import main as cli
-from nnassign.leakguard import scan, scan_source, solution_mistakes, stub_problems
+from nnassign.authoring import solution_mistakes, stub_problems
+from nnassign.leakguard import scan, scan_source
 from nnassign.messages import NO_MESSAGE, clean_message
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,10 +8,9 @@ The build is a pipeline of small steps (like nbgrader's preprocessors), each one
 
 `build_release(config, out_dir)` writes `out_dir/student` and `out_dir/autograder`;
 `check_release(config)` builds into a temp folder and lists what differs from the committed ones.
-The leak guards and the scan of student/ live in leakguard.py.
+Authoring mistakes are caught by authoring.py, leaks and the scan of student/ by leakguard.py.
 """
 
-import copy
 import filecmp
 import json
 import os
@@ -26,9 +25,9 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from . import leakguard, nn_data
+from . import authoring, nn_data
 from .config import Config
-from .leakguard import find_leaks  # noqa: F401  (the leak guard's entry point, re-exported)
+from .leakguard import find_leaks
 from .messages import clean_message
 
 NOTEBOOK_NAME = "nn_from_scratch.ipynb"
@@ -320,7 +319,7 @@ def build_release(config: Config, out_dir, run_tests=True):
     out_dir = Path(out_dir)
     if not config.solution_path.exists():
         raise ReleaseError(f"solution notebook {config.solution_path} not found")
-    refuse(leakguard.solution_mistakes(config.solution_path, _label(config)), "the solution notebook has mistakes")
+    refuse(authoring.solution_mistakes(config.solution_path, _label(config)), "the solution notebook has mistakes")
     nb = configured_solution(config)
     with tempfile.TemporaryDirectory(prefix="nnassign-release-") as tmp:
         tmp = Path(tmp)
@@ -344,7 +343,7 @@ def build_release(config: Config, out_dir, run_tests=True):
         zips[0].unlink()
         (dist / "student" / "requirements.txt").write_text(STUDENT_REQUIREMENTS)
         (dist / "student" / "README.md").write_text(student_readme(config))
-        refuse(leakguard.stub_problems(config.solution_path, dist / "student" / NOTEBOOK_NAME, _label(config)),
+        refuse(authoring.stub_problems(config.solution_path, dist / "student" / NOTEBOOK_NAME, _label(config)),
                "graded functions would reach students with code in them")
         leaks = find_leaks(config.solution_path, dist / "student")
         refuse([f"{_label(config)} -> student/{leak}" for leak in leaks[:20]],

@@ -330,8 +330,8 @@ def build_release(config: Config, out_dir, run_tests=True):
             data_dir = nn_data.fetch(config.dataset, data_dir=config.data_dir).parent
             failed = solution_failures(dist / "autograder", data_dir)
             if failed:
-                (question, name, message), others = failed[0], sorted({q for q, _, _ in failed[1:]} - {failed[0][0]})
-                more = f" ({len(failed) - 1} more failing, in {', '.join(others) or question})" if len(failed) > 1 else ""
+                (question, name, message), others = failed[0], dict.fromkeys(q for q, _, _ in failed[1:])
+                more = f" ({len(failed) - 1} more failing tests, in {', '.join(others)})" if len(failed) > 1 else ""
                 raise ReleaseError(f"the solution fails its own tests: first {question} {name}: {message}{more}")
         for sub in ("student", "autograder"):
             for path in (dist / sub).glob("*.ipynb"):

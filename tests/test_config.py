@@ -82,3 +82,9 @@ def test_the_release_command_refuses_duplicate_keys_without_traceback(tmp_path):
     result = CliRunner().invoke(cli, ["release", "--no-run-tests", "--config", str(path)])
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert f"{path.resolve()}: duplicate key points on lines 2 and 4" in result.output
+
+
+def test_config_knows_the_line_of_each_key_for_messages(tmp_path):
+    config = load_config(write(tmp_path, "name: demo\n\npoints:\n  q3: 2\n  q12: 1\n"))
+    assert config.lines["name"] == 1 and config.lines["points"] == 3
+    assert config.lines["points.q3"] == 4 and config.lines["points.q12"] == 5

@@ -452,6 +452,8 @@ def test_unknown_question_in_points_is_a_clear_error(tmp_path):
         build_release(config, tmp_path, run_tests=False)
     message = str(error.value)
     assert "points" in message and "'Q12'" in message and "q12" in message  # names it, lists the real ones
+    line = next(i for i, ln in enumerate(config.path.read_text().splitlines(), 1) if ln.startswith("points:"))
+    assert message.startswith(f"{config.path}, line {line}: points: no question named 'Q12'"), message
     result = CliRunner().invoke(cli, ["release", "--no-run-tests", "--config", str(config.path)])
     assert result.exit_code != 0 and "'Q12'" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "student").exists()

@@ -6,7 +6,7 @@ unknown key or a bad value is reported with the key's full name and what is allo
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -145,6 +145,7 @@ class Config:
 
     path: Path
     values: dict
+    lines: dict = field(default_factory=dict)  # dotted key -> its line in the file, for messages
 
     def __getattr__(self, key):
         try:
@@ -166,12 +167,13 @@ class Config:
         return self.root / self.values["solution"]
 
 
-def duplicate_keys(text):
-    """[(dotted key, first line, repeated line)] of every key given twice in one mapping.
+def key_lines(text):
+    """({dotted key: line of its first occurrence}, [(dotted key, first line, repeated line)]).
 
-    YAML itself (and PyYAML) keeps the last value silently; a config must say each thing once.
+    YAML itself (and PyYAML) keeps the last of two equal keys silently; a config must say each
+    thing once, so the second list must be empty. Lines are counted from 1.
     """
-    found = []
+    lines, twice = {}, []
 
     def walk(node, prefix):
         if isinstance(node, yaml.MappingNode):
@@ -179,16 +181,16 @@ def duplicate_keys(text):
             for key, value in node.value:
                 name = f"{prefix}{key.value}" if isinstance(key, yaml.ScalarNode) else None
                 if name is not None and name in seen:
-                    found.append((name, seen[name], key.start_mark.line + 1))
+                    twice.append((name, seen[name], key.start_mark.line + 1))
                 elif name is not None:
-                    seen[name] = key.start_mark.line + 1
+                    seen[name] = lines[name] = key.start_mark.line + 1
                 walk(value, f"{name}." if name else prefix)
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
                 walk(item, f"{prefix[:-1]}[{i}]." if prefix else f"[{i}].")
 
     walk(yaml.compose(text, Loader=yaml.SafeLoader), "")
-    return found
+    return lines, twice
 
 
 def load_config(path="assignment_config.yaml"):
@@ -196,7 +198,7 @@ def load_config(path="assignment_config.yaml"):
     path = Path(path)
     try:
         text = path.read_text()
-        twice = duplicate_keys(text)
+        lines, twice = key_lines(text)
         raw = yaml.safe_load(text) or {}
     except FileNotFoundError:
         raise ConfigError(f"{path}: not found (run nnassign from the assignment folder or pass --config)") from None
@@ -206,6 +208,6 @@ def load_config(path="assignment_config.yaml"):
         raise ConfigError("\n".join(f"{path.resolve()}: duplicate key {key} on lines {first} and {again}: YAML "
                                     "would silently keep the last value; keep one" for key, first, again in twice))
     try:
-        return Config(path.resolve(), _validate(raw, SCHEMA))
+        return Config(path.resolve(), _validate(raw, SCHEMA), lines)
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}") from None

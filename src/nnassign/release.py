@@ -96,8 +96,8 @@ def set_points(nb, config):
     unknown = sorted(set(config.points) - names)
     if unknown:
         known = ", ".join(sorted((str(n) for n in names if n), key=_natural))
-        raise ReleaseError("\n".join(f"{config.path}: points: no question named {name!r} in the solution; "
-                                     f"questions are {known}" for name in unknown))
+        raise ReleaseError("\n".join(f"{config.path}, line {config.lines.get(f'points.{name}', '?')}: points: no question "
+                                     f"named {name!r} in the solution; questions are {known}" for name in unknown))
     for i, conf in question_cells(nb):
         if conf.get("manual"):
             conf["points"] = config.written_points

@@ -65,6 +65,8 @@ def test_the_scan_reads_every_code_file_of_the_release():
     ("acc = (pred == labels).mean()", "a comparison's .mean()"),
     ("labels = np.argmax(W2.dot(A1), axis=0)", "np.argmax of a matrix product"),
     ("np.add.at(cm, (y_true, y_pred), 1)", "np.add.at"),
+    ("loss = -sum(math.log(a) for a in probabilities) / m", "math.log"),
+    ("S = 1 / (1 + np.e ** -Z)", "e ** (an exponential)"),
 ])
 def test_each_contract_operation_is_found(code, op):
     assert op in ops(code), ops(code)
@@ -86,6 +88,7 @@ def test_properties_literals_and_counting_are_not_findings(code):
 
 def test_from_imports_and_aliases_are_followed():
     assert ops("import numpy as xp\nA = xp.exp(Z)") == ["np.exp"]
+    assert ops("from math import log as ln\nL = ln(p)\nk = ln(10)") == ["math.log"]
     assert ops("from numpy import exp as e, log\nA = e(Z)\nB = log(A)") == ["np.exp", "np.log"]
 
 

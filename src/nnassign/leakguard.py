@@ -122,6 +122,7 @@ def find_leaks(solution_path, student_dir):
 NUMPY_OPS = {"exp", "expm1", "log", "log1p", "log2", "log10", "logaddexp", "maximum", "tanh", "dot",
              "matmul", "einsum", "inner", "outer", "tensordot"}
 PRODUCTS = {"dot", "matmul", "einsum", "inner", "outer", "tensordot"}
+MATH_OPS = {"exp", "expm1", "log", "log1p", "log2", "log10", "tanh"}  # the same, one number at a time
 REDUCTIONS = {"sum", "mean"}
 # Not flagged, on purpose: argmax of anything but a product (decoding one-hot labels), sums of a
 # comparison (counting), comparisons with anything but 0 as numbers (random masks).
@@ -144,14 +145,27 @@ class _Scanner(ast.NodeVisitor):
     def __init__(self):
         self.numpy = {"np", "numpy"}  # module aliases
         self.direct = {}              # from numpy import exp [as e] -> {"e": "exp"}
+        self.math, self.from_math = {"math"}, {}  # the same for the math module
         self.found = []               # (line, op)
 
     def visit_Import(self, node):
         self.numpy |= {a.asname or a.name for a in node.names if a.name == "numpy"}
+        self.math |= {a.asname or a.name for a in node.names if a.name == "math"}
 
     def visit_ImportFrom(self, node):
         if node.module == "numpy":
             self.direct.update({a.asname or a.name: a.name for a in node.names})
+        elif node.module == "math":
+            self.from_math.update({a.asname or a.name: a.name for a in node.names})
+
+    def _math_name(self, func):
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in self.math:
+            return func.attr
+        return self.from_math.get(func.id) if isinstance(func, ast.Name) else None
+
+    def _is_e(self, node):
+        return (isinstance(node, ast.Attribute) and node.attr == "e" and isinstance(node.value, ast.Name)
+                and node.value.id in self.numpy | self.math)
 
     def _np_name(self, func):
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in self.numpy:
@@ -173,6 +187,8 @@ class _Scanner(ast.NodeVisitor):
         args = [*node.args, *(k.value for k in node.keywords)]
         if name in NUMPY_OPS and not all(_literal(a) for a in args):
             self.found.append((node.lineno, f"np.{name}"))
+        elif self._math_name(node.func) in MATH_OPS and not all(_literal(a) for a in args):
+            self.found.append((node.lineno, f"math.{self._math_name(node.func)}"))
         elif name == "where" and node.args and isinstance(node.args[0], ast.Compare):
             self.found.append((node.lineno, "np.where on a comparison"))
         elif name == "add.at":
@@ -202,6 +218,8 @@ class _Scanner(ast.NodeVisitor):
     def visit_BinOp(self, node):
         if isinstance(node.op, ast.MatMult) and not (_literal(node.left) and _literal(node.right)):
             self.found.append((node.lineno, "@ (matrix product)"))
+        elif isinstance(node.op, ast.Pow) and self._is_e(node.left) and not _literal(node.right):
+            self.found.append((node.lineno, "e ** (an exponential)"))
         elif isinstance(node.op, ast.Div) and (self._reduction_with_axis(node.right) or self._reduction_with_axis(node.left)):
             self.found.append((node.lineno, "division by a sum over an axis"))
         elif isinstance(node.op, (ast.Mult, ast.Add, ast.Sub)) and (_step_at_zero(node.left) or _step_at_zero(node.right)):

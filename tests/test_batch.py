@@ -294,3 +294,59 @@ def test_an_ungradable_submission_is_zero_out_of_the_full_points(tmp_path, data_
     grade.write_grades_csv([result], tmp_path / "grades.csv")
     row = next(csv.DictReader(open(tmp_path / "grades.csv")))
     assert row["possible"] == str(result["possible"]) and row["status"] == "invalid-notebook"
+
+
+# ---------------------------------------------------------------------------- nothing stops the batch
+
+def test_every_input_file_gets_its_own_id(tmp_path):
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    for name in (b"dup-2.ipynb", b"dup.ipynb", b"dup.zip", b"Jos\xe9.ipynb", b"Jos\xc3\xa9.ipynb"):
+        with open(os.path.join(os.fsencode(folder), name), "wb") as f:
+            f.write(b"{}")
+    found = grade.discover([folder], r"^(?P<id>\d+)_")
+    ids = [i for i, _ in found]
+    assert len(ids) == len(set(ids)) == 5
+    assert {"dup", "dup-2", "dup-3", "José"} <= set(ids)
+    assert all(i.encode("utf-8") for i in ids)   # every id is writable text
+
+
+def test_odd_text_is_replaced_not_fatal(tmp_path):
+    from nnassign import record
+
+    job = grade.Job(id="x", path=os.fsdecode(b"/tmp/Jos\xe9.ipynb"), autograder="", assignment_name="a",
+                    limits={}, import_policy={}, secret="s", data_dir="")
+    result = record.empty_result(job, "0" * 64, "graded", "answer: \ud800 lone")
+    result["written_answers"] = {"Q1": "text \udfff and \ud83d"}
+    record.write_json_atomic(tmp_path / "r.json", result)
+    back = json.loads((tmp_path / "r.json").read_text())
+    assert back["written_answers"]["Q1"].startswith("text ") and "\ufffd" in back["message"]
+    grade.write_grades_csv([result], tmp_path / "grades.csv")
+    assert "lone" in (tmp_path / "grades.csv").read_text(encoding="utf-8")
+
+
+def _killer(job, sha):
+    """Stands for grade_one: one submission kills its worker (as the OOM killer would), one raises."""
+    if job.id == "killed":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if job.id == "segv":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    return grade.empty_result(job, sha, "graded", "fine")
+
+
+def test_a_killed_worker_costs_only_its_submission(tmp_path, monkeypatch):
+    monkeypatch.setattr(grade.batch if hasattr(grade, "batch") else __import__("nnassign.batch").batch,
+                        "grade_one", _killer)
+    monkeypatch.setattr(__import__("nnassign.batch").batch, "autograder_points", lambda a: 36.0)
+    monkeypatch.setattr(__import__("nnassign.batch").batch, "autograder_fingerprint", lambda a: "f")
+    jobs = []
+    for name in ("a", "killed", "b", "segv", "c", "d"):
+        path = tmp_path / f"{name}.ipynb"
+        path.write_text("{}")
+        jobs.append(grade.Job(id=name, path=str(path), autograder=str(tmp_path), assignment_name="a",
+                              limits={}, import_policy={}, secret="s", data_dir=""))
+    results = {r["id"]: r for r in grade.grade_batch(jobs, tmp_path / "out", workers=2)}
+    assert sorted(results) == ["a", "b", "c", "d", "killed", "segv"]
+    assert results["killed"]["status"] == "memory-limit" and "SIGKILL" in results["killed"]["message"]
+    assert results["segv"]["status"] == "crashed" and "SIGSEGV" in results["segv"]["message"]
+    assert all(results[i]["status"] == "graded" for i in "abcd")

@@ -1,5 +1,6 @@
 """The `nnassign` command line: thin wrappers over the stage modules (like Otter's CLI over its API)."""
 
+import os
 import sys
 
 import click
@@ -145,14 +146,23 @@ def release(config_path, check, no_run_tests):
 @click.option("--config", "config_path", default="assignment_config.yaml", show_default=True)
 @click.option("--workers", type=click.IntRange(1, 256), default=None, help="Parallel workers [default: cores].")
 @click.option("--dask", "dask_address", default=None, help="Grade on a Dask cluster at this scheduler address.")
-def grade(submissions, out_dir, config_path, workers, dask_address):
+@click.option("--unsafe-no-isolation", is_flag=True,
+              help="Grade without the sandbox's namespaces where user namespaces are disabled: student code "
+                   "then runs as you and can read your files. Only for submissions you trust.")
+def grade(submissions, out_dir, config_path, workers, dask_address, unsafe_no_isolation):
     """Grade .ipynb / zip submissions (or folders of them) into grades, feedback and reports."""
     from pathlib import Path
 
     import nbformat
 
-    from . import grade as batch
-    from . import nn_data, report
+    from . import batch, nn_data, report, sandbox
+
+    if not unsafe_no_isolation:
+        problem = sandbox.isolation_problem(os.geteuid() == 0)
+        if problem:
+            raise NNAssignError(f"refusing to grade untrusted submissions: {problem}")
+    else:
+        click.echo("warning: --unsafe-no-isolation: student code runs as you, unconfined", err=True)
 
     config = _config(config_path)
     autograder = config.root / "autograder"
@@ -169,7 +179,7 @@ def grade(submissions, out_dir, config_path, workers, dask_address):
         raise NNAssignError("no submissions found (.ipynb, .zip, or one folder per submission)")
     jobs = [batch.Job(id=i, path=str(p), autograder=str(autograder), assignment_name=config.name,
                       limits=config.limits, import_policy=config.import_policy, secret=secret,
-                      data_dir=str(data_dir)) for i, p in found]
+                      data_dir=str(data_dir), isolate=not unsafe_no_isolation) for i, p in found]
 
     with click.progressbar(length=len(jobs), label="grading", file=sys.stderr,
                            item_show_func=lambda r: r and f"{r['id']}: {r['status']}") as bar:

@@ -213,6 +213,21 @@ def table(rows, n_seeds):
     return "\n".join(lines)
 
 
+_PARAMETERS = None
+
+
+def case_parameters():
+    """{(question, test case name): names of the test function's parameters}."""
+    global _PARAMETERS
+    if _PARAMETERS is None:
+        _PARAMETERS = {}
+        for tf in judge.load_test_files(TESTS):
+            for tc in tf.test_cases:
+                func = tc.body.test_func
+                _PARAMETERS[(tf.name, func.__name__)] = func.__code__.co_varnames[:func.__code__.co_argcount]
+    return _PARAMETERS
+
+
 def allowed_tier_failure(case, accuracy):
     match = TIER_CASE.match(case.name)
     return (case.question == "q14" and match is not None and accuracy is not None
@@ -299,8 +314,20 @@ def test_a_hostile_submission_gets_what_it_deserves(grade, entry):
     base = grade(f"correct/{entry.base}", CORRECT[entry.base]) if entry.base else None
     g = grade(f"hostile/{entry.name}", entry.build(CORRECT[entry.base] if entry.base else None))
     problems = []
+    params_of = case_parameters()
+    targeted = {q for q, _ in entry.fail_with}
     for seed in g.seeds:
+        for question, function in entry.fail_with:
+            cases = g.by_seed[seed][question][2]
+            using = [c for c in cases if function in params_of.get((question, c.name), ())]
+            if not using:
+                problems.append((g.name, seed, question, "-", f"[no test case of {question} takes {function}]"))
+            for c in using:
+                if c.passed:
+                    problems.append((g.name, seed, question, c.name, f"[fooled by a faked {function}] passed"))
         for question, (score, possible, cases) in g.by_seed[seed].items():
+            if question in targeted:
+                continue
             if entry.zero == "all" or question in entry.zero:
                 if score > 0:
                     passed = [c.name for c in cases if c.passed]

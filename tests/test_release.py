@@ -370,6 +370,13 @@ def test_a_solution_failing_its_tests_is_refused_with_the_first_failing_test(tmp
     assert not (tmp_path / "student").exists()
 
 
+def test_the_solution_passes_its_own_tests(tmp_path, data_root):
+    """The same check on the real solution: it earns full marks, so the build goes through."""
+    config = make_root(tmp_path)
+    build_release(config, tmp_path, run_tests=True)
+    assert (tmp_path / "student" / NOTEBOOK).exists() and (tmp_path / "autograder" / "autograder.zip").exists()
+
+
 def cases_of_source(solution):
     """{question: [test function names]} of the solution notebook."""
     found, question = {}, None

@@ -53,7 +53,8 @@ def test_committed_student_release_computes_no_graded_function():
     ("S = 1 / (1 + np.exp(-Z))", "np.exp"),
     ("D = (Z > 0).astype(float)", "a comparison with 0 as numbers"),
     ("dZ1 = back * (Z1 > 0)", "a comparison with 0 as numbers"),
-    ("D = np.where(Z > 0, 1.0, 0.0)", "np.where on a comparison"),
+    ("D = np.where(Z > 0, 1.0, 0.0)", "np.where on a comparison with 0"),
+    ("A = np.where(0 < Z, Z, 0)", "np.where on a comparison with 0"),
     ("acc = np.mean(pred == labels)", "np.mean of a comparison"),
     ("acc = (pred == labels).mean()", "a comparison's .mean()"),
     ("labels = np.argmax(W2.dot(A1), axis=0)", "np.argmax of a matrix product"),
@@ -73,6 +74,7 @@ def test_each_contract_operation_is_found(code, op):
     "labels = Y.argmax(axis=0)",                         # decoding one-hot labels
     "n = int(np.sum(shuffled[train_idx] == k))",         # counting
     "mask = (rng.random((784, 10)) < 0.3).astype(np.float64)",  # a random mask
+    "y_pred = np.where(rng.random(size) < 0.5, y_true, other)",  # random mixing of test inputs
     "expected = np.array([[0.1, 0.9], [0.9, 0.1]])",     # a golden value
 ])
 def test_properties_literals_and_counting_are_not_findings(code):

@@ -125,7 +125,7 @@ PRODUCTS = {"dot", "matmul", "einsum", "inner", "outer", "tensordot"}
 MATH_OPS = {"exp", "expm1", "log", "log1p", "log2", "log10", "tanh"}  # the same, one number at a time
 REDUCTIONS = {"sum", "mean"}
 # Not flagged, on purpose: argmax of anything but a product (decoding one-hot labels), sums of a
-# comparison (counting), comparisons with anything but 0 as numbers (random masks).
+# comparison (counting), comparisons with anything but 0 as numbers or in np.where (random masks).
 
 
 def _literal(node):
@@ -189,8 +189,8 @@ class _Scanner(ast.NodeVisitor):
             self.found.append((node.lineno, f"np.{name}"))
         elif self._math_name(node.func) in MATH_OPS and not all(_literal(a) for a in args):
             self.found.append((node.lineno, f"math.{self._math_name(node.func)}"))
-        elif name == "where" and node.args and isinstance(node.args[0], ast.Compare):
-            self.found.append((node.lineno, "np.where on a comparison"))
+        elif name == "where" and node.args and _step_at_zero(node.args[0]):
+            self.found.append((node.lineno, "np.where on a comparison with 0"))
         elif name == "add.at":
             self.found.append((node.lineno, "np.add.at"))
         elif name in ("mean", "average") and node.args and isinstance(node.args[0], ast.Compare):

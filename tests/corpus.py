@@ -308,6 +308,40 @@ SYS_EXIT = "import sys\nsys.exit('bye')\n"
 OS_EXIT = "import os\nos._exit(0)\n"
 KILL9 = "import os\nos.kill(os.getpid(), 9)\n"
 IMPORT_TORCH = "import torch\n"
+# A name built at run time, then every trace removed from sys.modules: the audit hook saw it load.
+RUNTIME_IMPORT_ERASED = (
+    "import sys\n"
+    "try:\n"
+    "    __import__('sk' + 'learn')\n"
+    "except ImportError:\n"
+    "    pass\n"
+    "for _name in [n for n in sys.modules if n.startswith('sk')]:\n"
+    "    del sys.modules[_name]\n"
+)
+DUMMY_PARAMS = 'params = {"W1": None}\n'
+# train fits on the test split when it gets the real training data (and trains honestly on small
+# test inputs, so q12's own checks pass): the sandbox only has decoy test labels.
+FIT_TEST_SPLIT = (
+    "_honest_train = train\n"
+    "def train(X, Y, X_val, Y_val, hidden_neurons, learning_rate, epochs, batch_size=64, seed=0,\n"
+    "          activation='relu', eval_every=100):\n"
+    "    if X.shape[1] < 20000:\n"
+    "        return _honest_train(X, Y, X_val, Y_val, hidden_neurons, learning_rate, epochs, batch_size, seed,\n"
+    "                             activation, eval_every)\n"
+    "    images, labels = nn_data.load_dataset(DATASET, 'test')\n"
+    "    return _honest_train(preprocess(images), one_hot(labels), X_val, Y_val, hidden_neurons,\n"
+    "                         learning_rate, epochs, batch_size, seed, activation, eval_every)\n"
+)
+# train returns random weights and a made-up falling history
+FAKE_TRAINING = (
+    "def train(X, Y, X_val, Y_val, hidden_neurons, learning_rate, epochs, batch_size=64, seed=0,\n"
+    "          activation='relu', eval_every=100):\n"
+    "    p = init_params(X.shape[0], hidden_neurons, Y.shape[0], seed=seed + 1)\n"
+    "    n = epochs * int(np.ceil(X.shape[1] / batch_size))\n"
+    "    losses = list(np.linspace(2.3, 0.3, n))\n"
+    "    return p, {'train_loss': losses, 'train_error': list(np.linspace(0.9, 0.1, n)), 'val_step': [],\n"
+    "               'val_loss': [], 'val_error': []}\n"
+)
 DUNDER_SKLEARN = '__import__("sklearn")\n'
 HANG_ON_CALL = ("def per_class_report(cm):\n"
                 "    while True:   # loops forever, but only when a test calls it\n"
@@ -476,11 +510,20 @@ def _read_hidden(m):
 
 
 ONE_LINER_GRADED = r"^(all tests passed|\d+ test case\(s\) failed)"
+
+
+def _all_cases():
+    """The number of test cases in the committed autograder: an entry that earns nothing fails them all."""
+    return sum(len(re.findall(r"^@test_case\(", p.read_text(), flags=re.M))
+               for p in (REPO / "autograder" / "tests").glob("*.py"))
+
+
+ALL_FAIL = rf"^{_all_cases()} test case\(s\) failed"
 TIMEOUT_MESSAGE = r"^the notebook did not finish within \d+ s \(cell \d+ was running\)$"
 
 CORPUS = [
     # --- baselines -------------------------------------------------------------------------
-    nb_entry("template", lambda m: m.template, "graded", ZERO, r"^48 test case\(s\) failed; \d+ cell\(s\) raised",
+    nb_entry("template", lambda m: m.template, "graded", ZERO, ALL_FAIL + r"; \d+ cell\(s\) raised",
              "the untouched student release: every test fails on a stub"),
     nb_entry("fast-honest", lambda m: m.fast, "graded", FAST, ONE_LINER_GRADED,
              "the solution with a short training run: the reference the cheats are measured against"),
@@ -501,7 +544,7 @@ CORPUS = [
     nb_entry("no-otter-metadata", _no_metadata, "graded", PARTIAL, r"test case\(s\) failed",
              "metadata dropped by an editor: graded anyway, with a warning"),
     # --- the holes of plain `otter run` ------------------------------------------------------
-    nb_entry("rewrite-tests", _rewrite, "graded", ZERO, r"^48 test case\(s\) failed",
+    nb_entry("rewrite-tests", _rewrite, "graded", ZERO, ALL_FAIL,
              "rewrites every tests/*.py it can reach (and makes its own tests/) and prints fake scores"),
     nb_entry("cheat-allclose", lambda m: early(m.partial, ALLCLOSE), "graded", PARTIAL, r"test case\(s\) failed",
              "np.allclose / isclose / array_equal always True: the checks run in the grader"),
@@ -518,7 +561,7 @@ CORPUS = [
     nb_entry("magic-return", lambda m: append(m.partial, MAGIC_RETURN), "graded",
              Expect("only", ("q1", "q2", "q4", "q5")),
              r"test case\(s\) failed", "softmax returns an object equal to everything: it cannot even be sent"),
-    nb_entry("read-hidden-files", _read_hidden, "graded", ZERO, r"^48 test case\(s\) failed",
+    nb_entry("read-hidden-files", _read_hidden, "graded", ZERO, ALL_FAIL,
              "execs the solution / another submission / hidden tests from disk if it can find them"),
     Entry("pickle-log", _pickle_zip, "graded", PARTIAL, r"test case\(s\) failed",
           "grader.export() zip whose .OTTER_LOG is a pickle that would touch a marker file"),
@@ -578,6 +621,20 @@ CORPUS = [
     nb_entry("dunder-import", lambda m: early(m.fast, DUNDER_SKLEARN), "policy-violation",
              fast_without("import_policy"), r"^import policy: sklearn is not allowed",
              "__import__('sklearn'): loses exactly the import_policy points"),
+    nb_entry("import-erased", lambda m: append(m.fast, RUNTIME_IMPORT_ERASED), "policy-violation",
+             fast_without("import_policy"), r"^import policy: sklearn is not allowed \(at run time",
+             "a forbidden package loaded through a name built at run time, then removed from sys.modules "
+             "in the last cell: the import was reported when it happened"),
+    # --- fooling the grade ------------------------------------------------------------------
+    nb_entry("dummy-params", lambda m: append(m.template, DUMMY_PARAMS), "graded", ZERO, ALL_FAIL,
+             "the untouched template plus params = {'W1': None}: no policy points without a working network"),
+    nb_entry("fit-test-split", lambda m: append(m.fast, FIT_TEST_SPLIT), "graded",
+             fast_without("q14", "import_policy"), r"test case\(s\) failed",
+             "train fits on the test split when it sees the real data: the sandbox's test labels are decoys, "
+             "so the network the grader gets is at chance level: no tiers, no policy points"),
+    nb_entry("fake-training", lambda m: append(m.fast, FAKE_TRAINING), "graded",
+             fast_without("q12", "q14", "import_policy"), r"test case\(s\) failed",
+             "train returns random weights with a made-up falling history: nothing for training, tiers or policy"),
 ]
 
 BY_NAME = {e.name: e for e in CORPUS}

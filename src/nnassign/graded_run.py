@@ -77,8 +77,11 @@ class RunFailed(Exception):
 def _student_call(oracle, name, *args, **kwargs):
     from nnassign import sandbox
 
+    # Training may take as long as the notebook was allowed to run; other calls get the usual limit.
+    limits = getattr(oracle, "limits", None)
+    timeout = getattr(limits, "notebook_seconds", None) if name == "train" else None
     try:
-        return oracle.call(name, args, kwargs)
+        return oracle.call(name, args, kwargs, timeout=timeout)
     except sandbox.NotDefined:
         raise RunFailed(f"{name} is not defined in your notebook") from None
     except sandbox.StudentError as e:

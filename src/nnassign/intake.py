@@ -27,7 +27,8 @@ A notebook without ``metadata.otter.assignment_name`` is accepted with a warning
 Lenient intake, strict grading: what Jupyter, JupyterLab and VS Code open (with at most a
 warning) is normalised before validation (see :func:`normalise`: a minor version that does not
 match the cell ids, unknown keys, ``transient`` output keys, outputs on markdown cells, broken
-outputs), with one warning saying so; the code itself is never touched.
+outputs, lone UTF-16 surrogates, which no file can hold and Python cannot compile, replaced by
+U+FFFD), with one warning saying so; the code is otherwise never touched.
 """
 
 import hashlib
@@ -194,6 +195,30 @@ _OUTPUT_KEYS = {"stream": {"output_type", "name", "text"},
 _ID = re.compile(r"[a-zA-Z0-9-_]{1,64}\Z")
 
 
+def _has_lone_surrogate(value) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return False
+        except UnicodeEncodeError:
+            return True
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
+
+
+def _replace_surrogates(value):
+    if isinstance(value, str):
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    if isinstance(value, dict):
+        return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_surrogates(v) for v in value]
+    return value
+
+
 def normalise(raw: dict) -> list[str]:
     """Make ``raw`` (nbformat 4 JSON) what the 4.5 schema expects, the way Jupyter, JupyterLab and
     VS Code read it anyway: unknown keys dropped, outputs and execution counts of markdown/raw
@@ -228,6 +253,10 @@ def normalise(raw: dict) -> list[str]:
         if not isinstance(cell, dict) or cell.get("cell_type") not in _CELL_KEYS:
             continue
         kind = cell["cell_type"]
+        if _has_lone_surrogate(cell):
+            # JSON can escape them (\ud800), UTF-8 cannot hold them and Python cannot compile them
+            cell.update(_replace_surrogates(cell))
+            notes.add("text that is not valid Unicode (lone surrogates) replaced by U+FFFD")
         for key in [k for k in cell if k not in _CELL_KEYS[kind]]:
             if key in ("outputs", "execution_count"):
                 notes.add(f"outputs of {kind} cells dropped")

@@ -26,8 +26,8 @@ def clean_text(text: str) -> str:
     try:
         text.encode("utf-8")
         return text
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    except UnicodeEncodeError:   # a pair of surrogates is joined, each lone one becomes one U+FFFD
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def clean(value):

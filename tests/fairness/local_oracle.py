@@ -186,7 +186,9 @@ class LocalOracle:
                 start = time.perf_counter()
                 try:
                     exec(compile(cell, filename if index == 0 else f"<driver cell {index}>", "exec"), ns)
-                except Exception as e:   # as in the harness: record it, run the next cell
+                except KeyboardInterrupt:
+                    raise
+                except BaseException as e:   # as in the harness: record it, run the next cell
                     try:
                         message = _one_line(e)
                     except Exception:
@@ -236,10 +238,12 @@ class LocalOracle:
             raise sandbox.OracleError(f"{name}: cannot resolve argument {e}") from None
         try:
             value = func(*args, **kwargs)
-        except Exception as e:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as e:   # SystemExit too, as harness.handle does
             try:
                 message = _one_line(e)
-            except Exception:
+            except BaseException:
                 message = "(message unavailable)"
             raise sandbox.StudentError(name, type(e).__name__, message) from None
         if isinstance(value, types.ModuleType) or callable(value):

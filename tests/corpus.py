@@ -534,13 +534,14 @@ CORPUS = [
              Expect("only", ("q3", "q4")), r"test case\(s\) failed",
              "only softmax and the loss filled: exactly q3 + q4"),
     nb_entry("no-training", lambda m: delete(m.fast, r"params, history = train\("),
-             "graded", fast_without("q14", "import_policy"), r"test case\(s\) failed; \d+ cell\(s\) raised",
-             "every function right but the training cell deleted: no params, so no accuracy and no "
-             "import-policy points (they are for a trained NumPy model)"),
+             "graded", FAST, r"\d+ cell\(s\) raised",
+             "every function right but the training cell deleted: the grader trains the network itself "
+             "with the notebook's train and hyperparameters, so the grade is the honest run's"),
     nb_entry("missing-functions", lambda m: delete(m.fast, r"^def gradient_check\(", r"^def predict\("),
              "graded", fast_without("q11", "q13"), r"test case\(s\) failed",
              "the cells defining gradient_check and predict/accuracy/confusion_matrix/per_class_report "
-             "deleted: q11 and q13 at 0 with 'not defined' messages, the rest as the honest run"),
+             "deleted: q11 and q13 at 0 with 'not defined' messages, the rest as the honest run (the "
+             "grader evaluates the trained network with its own forward pass when predict is missing)"),
     nb_entry("no-otter-metadata", _no_metadata, "graded", PARTIAL, r"test case\(s\) failed",
              "metadata dropped by an editor: graded anyway, with a warning"),
     # --- the holes of plain `otter run` ------------------------------------------------------
@@ -629,7 +630,8 @@ CORPUS = [
     nb_entry("dummy-params", lambda m: append(m.template, DUMMY_PARAMS), "graded", ZERO, ALL_FAIL,
              "the untouched template plus params = {'W1': None}: no policy points without a working network"),
     nb_entry("fit-test-split", lambda m: append(m.fast, FIT_TEST_SPLIT), "graded",
-             fast_without("q14", "import_policy"), r"test case\(s\) failed",
+             fast_without("q14", "import_policy", cases=("test_hyperparameters", "test_train_on_the_real_data_hidden")),
+             r"test case\(s\) failed",
              "train fits on the test split when it sees the real data: the sandbox's test labels are decoys, "
              "so the network the grader gets is at chance level: no tiers, no policy points"),
     nb_entry("fake-training", lambda m: append(m.fast, FAKE_TRAINING), "graded",

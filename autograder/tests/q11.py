@@ -18,6 +18,9 @@ def test_gradient_check_centred(gradient_check, forward, cross_entropy_loss, bac
     X = rng.normal(0, 1, (n_in, m))
     Y = np.eye(10)[:, rng.integers(0, 10, size=m)]
     eps = 0.3
+    probe = forward(X, P, 'tanh')
+    assert probe is not None, 'forward returned None: do q8 first, gradient_check uses it'
+    assert backprop(X, Y, P, probe[1], 'tanh') is not None, 'backprop returned None: do q9 first, gradient_check uses it'
 
     def mean_loss(Q):
         return float(np.asarray(cross_entropy_loss(forward(X, Q, 'tanh')[0], Y), dtype=np.float64))
@@ -54,6 +57,9 @@ def test_gradient_check_uses_float64(gradient_check, forward, cross_entropy_loss
     X = rng.normal(0, 1, (n_in, m))
     Y = np.eye(10)[:, rng.integers(0, 10, size=m)]
     eps = 1e-06
+    probe = forward(X, P, 'tanh')
+    assert probe is not None, 'forward returned None: do q8 first, gradient_check uses it'
+    assert backprop(X, Y, P, probe[1], 'tanh') is not None, 'backprop returned None: do q9 first, gradient_check uses it'
 
     def mean_loss(Q):
         return float(np.asarray(cross_entropy_loss(forward(X, Q, 'tanh')[0], Y), dtype=np.float64))

@@ -40,7 +40,8 @@ def test_forward_values(forward, softmax, relu, tanh):
     X = rng.random((784, m))
 
     def values(out, activation):
-        assert out is not None and len(out) == 2, 'forward must return a pair (A2, cache)'
+        assert out is not None, 'forward returned None: not implemented yet?'
+        assert len(out) == 2, 'forward must return a pair (A2, cache)'
         cache = out[1]
         assert isinstance(cache, dict) and all((k in cache for k in ('Z1', 'A1', 'Z2', 'A2'))), 'the cache must be a dict with keys Z1, A1, Z2, A2'
         return [np.asarray(v, dtype=np.float64) for v in (out[0], cache['Z1'], cache['A1'], cache['Z2'])]

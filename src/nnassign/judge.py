@@ -39,6 +39,7 @@ from otter.test_files.abstract_test import TestCaseResult
 from otter.test_files.exception_test import ExceptionTestFile
 
 from nnassign import graded_run, sandbox, wire
+from nnassign.messages import clean_message
 
 SEED_VARIABLE = "NNASSIGN_SEED"
 
@@ -309,6 +310,10 @@ def run_tests(test_dir, oracle: "sandbox.Oracle", seed: int, question_names=None
                     TestCaseResult(test_case=tc, passed=False,
                                    message=f"❌ internal grading error: {type(e).__name__}: {e}")
                     for tc in tf.test_cases]
+            # Otter's messages quote the failing source line: only the message itself, once, is shown
+            # (hidden tests must not show their code), also in the Gradescope results built from them.
+            for r in tf.test_case_results:
+                r.message = clean_message(r.message or "")
             cases = [CaseResult(name=_case_name(r.test_case), points=float(r.test_case.points if r.passed else 0),
                                 possible=float(r.test_case.points), hidden=r.test_case.hidden,
                                 passed=r.passed, message=r.message or "")

@@ -2,7 +2,7 @@
 
 API::
 
-    folder = sandbox_data_dir(data_dir, dataset)   # made once per process, removed at exit
+    folder = sandbox_data_dir(data_dir, dataset)   # <data_dir>/.sandbox-view, made once, reused
 
 Why: the accuracy tiers compare predictions with the test labels in the grading process. If the
 real labels were readable inside the sandbox, a notebook could fit its weights on the test split
@@ -12,6 +12,7 @@ real labels were readable inside the sandbox, a notebook could fit its weights o
 """
 
 import atexit
+import contextlib
 import os
 import shutil
 import tempfile
@@ -34,17 +35,15 @@ def _link_or_copy(src: Path, dst: Path):
     os.chmod(dst, 0o644)
 
 
-def sandbox_data_dir(data_dir, dataset) -> Path:
-    """A world-readable folder holding ``<dataset>/`` with the real files except the test labels."""
-    key = (str(Path(data_dir).resolve()), dataset)
-    if key in _MADE and _MADE[key].exists():
-        return _MADE[key]
-    source = Path(data_dir) / dataset
-    root = Path(tempfile.mkdtemp(prefix="nnassign-sandbox-data-"))
-    atexit.register(shutil.rmtree, root, True)
-    target = root / dataset
-    target.mkdir()
-    for folder in (root, target):
+def _stamp(source: Path) -> str:
+    """What the view was made from: a changed dataset makes a new view."""
+    return "\n".join(f"{p.name} {p.stat().st_size} {p.stat().st_mtime_ns}" for p in sorted(source.iterdir())
+                     if p.is_file())
+
+
+def _make(source: Path, target: Path, data_dir, dataset):
+    target.mkdir(parents=True)
+    for folder in (target.parent, target):
         folder.chmod(0o755)
     test_labels = nn_data.FILES["test"][1]
     for entry in source.iterdir():
@@ -54,5 +53,38 @@ def sandbox_data_dir(data_dir, dataset) -> Path:
         _, labels = nn_data.load_dataset(dataset, "test", data_dir=data_dir, download=False)
         decoy = np.random.default_rng(DECOY_SEED).integers(0, 10, size=labels.size).astype(np.uint8)
         write_idx_gz(target / test_labels, decoy, nn_data.LABEL_MAGIC)
-    _MADE[key] = root
-    return root
+
+
+def sandbox_data_dir(data_dir, dataset) -> Path:
+    """A world-readable folder holding ``<dataset>/`` with the real files except the test labels.
+
+    It lives in the data folder (``.sandbox-view/``), made once and shared by every worker and batch;
+    where the data folder is read-only, in a temporary folder removed when this process exits."""
+    key = (str(Path(data_dir).resolve()), dataset)
+    if key in _MADE and _MADE[key].exists():
+        return _MADE[key]
+    source = Path(data_dir) / dataset
+    stamp = _stamp(source)
+    view = Path(data_dir) / ".sandbox-view"
+    if (view / dataset / "STAMP").exists() and (view / dataset / "STAMP").read_text() == stamp:
+        _MADE[key] = view
+        return view
+    try:
+        view.mkdir(exist_ok=True)
+        view.chmod(0o755)
+        staging = Path(tempfile.mkdtemp(prefix=f".{dataset}-", dir=view))
+    except OSError:  # a read-only data folder
+        view = Path(tempfile.mkdtemp(prefix="nnassign-sandbox-data-"))
+        atexit.register(shutil.rmtree, view, True)
+        staging = view / "staging"
+    _make(source, staging / dataset, data_dir, dataset)
+    (staging / dataset / "STAMP").write_text(stamp)
+    current = view / dataset / "STAMP"
+    if not (current.exists() and current.read_text() == stamp):   # another worker may have made it meanwhile
+        if (view / dataset).exists():
+            shutil.rmtree(view / dataset, ignore_errors=True)   # stale: the dataset changed
+        with contextlib.suppress(OSError):
+            os.replace(staging / dataset, view / dataset)
+    shutil.rmtree(staging, ignore_errors=True)
+    _MADE[key] = view
+    return view

@@ -81,7 +81,7 @@ class Ref(NamedTuple):
 
 def encode(value: Any, max_bytes: int = MAX_FRAME) -> tuple[bytes, bytes]:
     """Encode ``value`` into (json bytes, blob); raise EncodeError if it cannot travel."""
-    chunks: list[bytes] = []
+    arrays: list[np.ndarray] = []    # copied once, into the blob, at the end
     size = [0]
 
     def enc(v, depth):
@@ -114,11 +114,11 @@ def encode(value: Any, max_bytes: int = MAX_FRAME) -> tuple[bytes, bytes]:
             raise EncodeError(f"arrays of dtype {a.dtype} cannot be sent")
         # little-endian, C order; (np.ascontiguousarray would turn 0-d scalars into 1-d)
         a = a.astype(a.dtype.newbyteorder("<") if a.dtype.itemsize > 1 else a.dtype, order="C", copy=False)
+        offset = size[0]
         size[0] += a.nbytes
         if size[0] > max_bytes:
             raise EncodeError(f"more than {max_bytes // 2**20} MB of array data")
-        offset = sum(len(c) for c in chunks)
-        chunks.append(a.tobytes())
+        arrays.append(a)
         out = {"$nd": [offset, a.nbytes], "dtype": a.dtype.str, "shape": list(a.shape)}
         if scalar:
             out["scalar"] = True
@@ -131,9 +131,14 @@ def encode(value: Any, max_bytes: int = MAX_FRAME) -> tuple[bytes, bytes]:
         raise EncodeError("value nested too deeply") from None
     except (TypeError, ValueError, OverflowError) as e:
         raise EncodeError(str(e)) from None
-    blob = b"".join(chunks)
-    if len(text) > MAX_JSON or len(text) + len(blob) > max_bytes:
+    if len(text) > MAX_JSON or len(text) + size[0] > max_bytes:
         raise EncodeError(f"message larger than {max_bytes // 2**20} MB")
+    blob = bytearray(size[0])
+    view, pos = memoryview(blob), 0
+    for a in arrays:
+        if a.nbytes:
+            view[pos:pos + a.nbytes] = memoryview(np.ascontiguousarray(a).reshape(-1)).cast("B")
+        pos += a.nbytes
     return text, blob
 
 
@@ -264,18 +269,20 @@ def _wait(fd: int, events: int, deadline: float | None, alive_fd: int | None = N
 
 def write_frame(fd: int, text: bytes, blob: bytes = b"", deadline: float | None = None,
                 alive_fd: int | None = None) -> None:
-    """Write one frame. With a deadline the fd should be non-blocking."""
-    data = memoryview(_HEADER.pack(MAGIC, len(text), len(blob)) + bytes(text) + bytes(blob))
-    while data:
-        if deadline is not None:
-            _wait(fd, select.POLLOUT, deadline, alive_fd)
-        try:
-            n = os.write(fd, data)
-        except BlockingIOError:
-            continue
-        except BrokenPipeError:
-            raise PeerClosed("the other end closed the channel") from None
-        data = data[n:]
+    """Write one frame (without joining its parts: a blob is not copied). With a deadline the fd
+    should be non-blocking."""
+    for part in (_HEADER.pack(MAGIC, len(text), len(blob)) + bytes(text), blob):
+        data = memoryview(part).cast("B") if len(part) else b""
+        while data:
+            if deadline is not None:
+                _wait(fd, select.POLLOUT, deadline, alive_fd)
+            try:
+                n = os.write(fd, data)
+            except BlockingIOError:
+                continue
+            except BrokenPipeError:
+                raise PeerClosed("the other end closed the channel") from None
+            data = data[n:]
 
 
 def _read_exact(fd: int, n: int, deadline, alive_fd, first: bool) -> bytearray:

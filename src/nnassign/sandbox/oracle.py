@@ -32,6 +32,8 @@ namespaces, as the grader's user, or as a fresh unused uid when the grader is ro
 this process's own address space is capped (``Limits.grader_memory_bytes``). On close the run's
 PID namespace is killed (bwrap's PID 1 first; by uid too when there is one) and reaped. Without
 isolation the notebook runs as the grader's user, in its own session, and sees all its files.
+``isolate=uidonly.UID_ONLY`` (root, where namespaces are refused, e.g. Docker's seccomp): no namespace,
+but a fresh uid, rlimits and the same kill by uid (see :mod:`.uidonly`).
 """
 
 import json
@@ -50,7 +52,7 @@ import psutil
 
 from nnassign import wire
 from nnassign.harness import EXIT_OUT_OF_MEMORY
-from nnassign.sandbox import bwrap, procs
+from nnassign.sandbox import bwrap, procs, uidonly
 from nnassign.sandbox.channel import Channel, answer
 from nnassign.sandbox.limits import MB, GraderMemoryBudget, Limits
 from nnassign.sandbox.status import (CRASHED, MEMORY_LIMIT, OK, OUTPUT_LIMIT, TIMEOUT, CallTimedOut, CellError,
@@ -62,10 +64,11 @@ _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "N
 _default_isolate = True
 
 
-def set_isolation(isolate: bool) -> None:
-    """The default of ``Sandbox(isolate=None)`` in this process (``--unsafe-no-isolation``: False)."""
+def set_isolation(isolate) -> None:
+    """The default of ``Sandbox(isolate=None)`` in this process (``--unsafe-no-isolation``: False;
+    ``uidonly.UID_ONLY``: the fallback without namespaces, a fresh uid and rlimits, root only)."""
     global _default_isolate
-    _default_isolate = bool(isolate)
+    _default_isolate = isolate if isolate == uidonly.UID_ONLY else bool(isolate)
 
 
 def can_isolate() -> bool:
@@ -86,7 +89,9 @@ class Sandbox:
         self.env = dict(env) if env is not None else (
             {"NNASSIGN_DATA_DIR": os.environ["NNASSIGN_DATA_DIR"]} if "NNASSIGN_DATA_DIR" in os.environ else {})
         self.python = python or sys.executable
-        self.isolate = _default_isolate if isolate is None else bool(isolate)
+        mode = _default_isolate if isolate is None else isolate
+        self.uid_only = mode == uidonly.UID_ONLY     # no namespaces, but a fresh uid (see uidonly)
+        self.isolate = False if self.uid_only else bool(mode)
         self.hide = list(hide or [])
         self._oracle = None
         for name in self.files:
@@ -121,6 +126,7 @@ class Oracle:
         self.modules: list[str] = []
         self.uid = None
         self.isolated = sandbox.isolate
+        self.uid_only = sandbox.uid_only
         self._proc = None
         self._pidfd = None
         self._child_pidfd = None     # bwrap's PID 1: the run's PID namespace lives as long as it does
@@ -128,6 +134,7 @@ class Oracle:
         self._log = None
         self._base = None
         self._closed = False
+        self._stopped = False        # we killed the run (a fatal event): no later diagnosis
         self._current_cell = None
         self._budget = GraderMemoryBudget(self.limits.grader_memory_bytes)
         self.started = time.monotonic()
@@ -146,7 +153,7 @@ class Oracle:
 
     @property
     def alive(self) -> bool:
-        return self._proc is not None and not self._closed and not self._status.fatal \
+        return self._proc is not None and not self._closed and not self._stopped and not self._status.fatal \
             and self._proc.poll() is None
 
     def call(self, name: str, args=(), kwargs=None, timeout: float | None = None) -> Any:
@@ -210,6 +217,11 @@ class Oracle:
             self._base = tempfile.mkdtemp(prefix=f"nnassign-{os.getpid()}-")
             workdir = os.path.join(self._base, "work")
             os.mkdir(workdir, 0o700)
+            if self.uid_only:
+                problem = uidonly.uid_only_problem(expose)
+                if problem:
+                    raise SandboxError(f"the fallback isolation (uid switch) cannot run: {problem}")
+                self.uid = uidonly.prepare(self._base, workdir)
 
         self._log = tempfile.TemporaryFile()
         req_r, req_w = os.pipe()
@@ -220,7 +232,7 @@ class Oracle:
         if cpu is None:
             cpu = int(limits.notebook_seconds + (limits.total_seconds or 3600))
         processes = limits.processes
-        if not self.isolated:
+        if not self.isolated and not self.uid_only:   # a fresh uid has no process yet
             # RLIMIT_NPROC counts every process of the real uid: leave room for the existing ones.
             # (In bwrap's user namespace it counts the processes of that namespace only.)
             me = os.getuid()
@@ -266,9 +278,12 @@ class Oracle:
                         Path(target).write_bytes(content)
                     else:
                         shutil.copyfile(content, target)
+                if self.uid is not None:
+                    uidonly.chown_tree(workdir, self.uid)
                 self._proc = subprocess.Popen(
                     program, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
-                    pass_fds=(req_r, resp_w), start_new_session=True, close_fds=True)
+                    pass_fds=(req_r, resp_w), start_new_session=True, close_fds=True,
+                    **(uidonly.user_switch(self.uid) if self.uid is not None else {}))
         finally:
             os.close(req_r)
             os.close(resp_w)
@@ -393,7 +408,7 @@ class Oracle:
 
     def _request(self, message, name, timeout):
         if not self.alive:
-            if self._proc is not None and not self._closed and not self._status.fatal \
+            if self._proc is not None and not self._closed and not self._stopped and not self._status.fatal \
                     and self._proc.poll() is not None:
                 self._died(f"before {name} was requested")
             raise SandboxStopped(f"your notebook's process is no longer running ({self.status}: {self.message})")
@@ -449,6 +464,7 @@ class Oracle:
     def _fail(self, status, message):
         """A fatal event: kill the run; replaces a non-fatal status, never an earlier fatal one."""
         self._status.fail(status, message)
+        self._stopped = True
         self._kill()
 
     def _died(self, when):
@@ -482,6 +498,13 @@ class Oracle:
             self._kill_namespace()
         else:
             self._kill_session()
+            if self.uid is not None:   # the uid-only fallback: whatever escaped the session, by uid
+                for _ in range(50):
+                    procs.kill_uid(self.uid)
+                    procs.reap(lambda p: procs.safe_uid(p) == self.uid)
+                    if not procs.processes_of_uid(self.uid):
+                        break
+                    time.sleep(0.01)
         try:
             self._proc.wait(timeout=5)
         except subprocess.TimeoutExpired:

@@ -23,10 +23,12 @@ import zipfile
 from pathlib import Path
 
 import nbformat
-import yaml
 
 from . import authoring, nn_data
 from .config import Config
+from .configure import (ReleaseError, dump_yaml_cell as _dump_yaml_cell, enforce_architecture, grading_json,
+                        question_cells, raw_yaml_cell as _raw_yaml_cell, set_normalisation, set_points,
+                        set_tier_text)
 from .leakguard import find_leaks
 from .messages import clean_message
 
@@ -44,30 +46,8 @@ notebook
 """
 
 
-class ReleaseError(Exception):
-    """The release cannot be built (bad solution notebook, failed invariant, leak)."""
-
-
 # ---------------------------------------------------------------- reading and configuring
-
-def _raw_yaml_cell(cell, marker):
-    """The YAML under `# MARKER` in a raw cell, or None."""
-    if cell.cell_type != "raw":
-        return None
-    lines = cell.source.strip().splitlines()
-    if not lines or not re.fullmatch(rf"#\s*{marker}\s*", lines[0].strip(), flags=re.I):
-        return None
-    return yaml.safe_load("\n".join(lines[1:])) or {}
-
-
-def _dump_yaml_cell(marker, data):
-    return f"# {marker}\n" + yaml.safe_dump(data, sort_keys=False).rstrip()
-
-
-def question_cells(nb):
-    """(index, config) of every `# BEGIN QUESTION` cell."""
-    return [(i, conf) for i, c in enumerate(nb.cells)
-            if (conf := _raw_yaml_cell(c, "BEGIN QUESTION")) is not None]
+# (the config-driven steps and the Otter-cell helpers live in configure.py)
 
 
 def set_assignment_config(nb, config):
@@ -84,27 +64,6 @@ def set_assignment_config(nb, config):
             cell.source = _dump_yaml_cell("ASSIGNMENT CONFIG", conf)
             return nb
     raise ReleaseError("the solution notebook has no '# ASSIGNMENT CONFIG' raw cell")
-
-
-def _natural(name):
-    """q2 before q10."""
-    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
-
-
-def set_points(nb, config):
-    names = {conf.get("name") for _, conf in question_cells(nb)}
-    unknown = sorted(set(config.points) - names)
-    if unknown:
-        known = ", ".join(sorted((str(n) for n in names if n), key=_natural))
-        raise ReleaseError("\n".join(f"{config.path}, line {config.lines.get(f'points.{name}', '?')}: points: no question "
-                                     f"named {name!r} in the solution; questions are {known}" for name in unknown))
-    for i, conf in question_cells(nb):
-        if conf.get("manual"):
-            conf["points"] = config.written_points
-        elif conf.get("name") in config.points:
-            conf["points"] = config.points[conf["name"]]
-        nb.cells[i].source = _dump_yaml_cell("BEGIN QUESTION", conf)
-    return nb
 
 
 def set_dataset(nb, config):
@@ -154,16 +113,8 @@ def set_policy_points(nb, config):
     raise ReleaseError("the solution needs an `import_policy` question (its points are the policy's penalty)")
 
 
-def grading_json(config):
-    """What the tests read at check time: no secrets in here, students get it too."""
-    return {
-        "dataset": config.dataset,
-        "accuracy_tiers": config.accuracy_tiers,
-        "forbidden_modules": config.import_policy["forbidden"],
-    }
-
-
-CONFIGURE_STEPS = (set_assignment_config, set_points, set_dataset, expand_accuracy_tiers, set_policy_points)
+CONFIGURE_STEPS = (set_assignment_config, set_points, set_dataset, set_normalisation, enforce_architecture,
+                   set_tier_text, expand_accuracy_tiers, set_policy_points)
 
 
 def configured_solution(config):
@@ -327,7 +278,7 @@ def build_release(config: Config, out_dir, run_tests=True):
         dist = tmp / "dist"
         run_otter_assign(master, dist)
         if run_tests:
-            data_dir = nn_data.fetch(config.dataset, data_dir=config.data_dir).parent
+            data_dir = config.prepare_data()
             failed = solution_failures(dist / "autograder", data_dir)
             if failed:
                 (question, name, message), others = failed[0], dict.fromkeys(q for q, _, _ in failed[1:])

@@ -352,3 +352,20 @@ def test_a_killed_worker_costs_only_its_submission(tmp_path, monkeypatch):
     assert results["killed"]["status"] == "memory-limit" and "SIGKILL" in results["killed"]["message"]
     assert results["segv"]["status"] == "crashed" and "SIGTERM" in results["segv"]["message"]
     assert all(results[i]["status"] == "graded" for i in "abcd")
+
+
+def test_grading_is_refused_without_user_namespaces_unless_unsafe(assignment, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from nnassign import cli
+    from nnassign.sandbox import bwrap
+
+    root, config, m = assignment
+    reason = bwrap.how_to_enable("setting up uid map: Permission denied")
+    monkeypatch.setattr(bwrap, "_problem", {True: reason, False: reason})
+    write_nb(m.template, tmp_path, "one")
+    done = CliRunner().invoke(cli.main, ["grade", str(tmp_path / "one.ipynb"), "--out", str(tmp_path / "out"),
+                                         "--config", str(config)])
+    assert done.exit_code == 1 and "refusing to grade untrusted submissions" in done.output
+    assert "kernel.unprivileged_userns_clone" in done.output and "--unsafe-no-isolation" in done.output
+    assert "Traceback" not in done.output and not (tmp_path / "out" / "grades.csv").exists()

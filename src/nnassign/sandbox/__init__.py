@@ -15,12 +15,13 @@ from nnassign.sandbox.bwrap import isolation_problem
 from nnassign.sandbox.limits import GB, MB, GraderMemoryBudget, Limits, grader_memory_budget
 from nnassign.sandbox.oracle import Oracle, Sandbox, can_isolate, set_isolation
 from nnassign.sandbox.procs import become_subreaper, die_with_parent, reap_stale
+from nnassign.sandbox.uidonly import UID_ONLY, uid_only_problem
 from nnassign.sandbox.status import (CRASHED, MEMORY_LIMIT, OK, OUTPUT_LIMIT, STATUSES, TIMEOUT, CallTimedOut,
                                      CellError, NotCallable, NotDefined, OracleError, SandboxError,
                                      SandboxStopped, Status, StudentError, Unsendable)
 
 __all__ = ["Sandbox", "Oracle", "Limits", "GraderMemoryBudget", "grader_memory_budget", "can_isolate",
-           "set_isolation", "isolation_problem", "become_subreaper", "die_with_parent", "reap_stale",
+           "set_isolation", "isolation_problem", "UID_ONLY", "uid_only_problem", "become_subreaper", "die_with_parent", "reap_stale",
            "OK", "TIMEOUT", "MEMORY_LIMIT", "OUTPUT_LIMIT", "CRASHED", "STATUSES", "CellError", "Status",
            "SandboxError", "OracleError", "StudentError", "CallTimedOut", "NotDefined", "NotCallable",
            "Unsendable", "SandboxStopped", "MB", "GB"]

@@ -4,7 +4,7 @@ The build is a pipeline of small steps (like nbgrader's preprocessors), each one
 
     read solution -> refuse marker mistakes -> apply config -> stage (notebook, nn_data.py,
     grading.json) -> otter assign -> grade the solution with its own tests -> normalise (strip
-    outputs, deterministic zip) -> add student files -> stubs are stubs -> leak guard -> install
+    outputs, deterministic zip + Gradescope files) -> add student files -> stubs are stubs -> leak guard -> install
 
 `build_release(config, out_dir)` writes `out_dir/student` and `out_dir/autograder`;
 `check_release(config)` builds into a temp folder and lists what differs from the committed ones.
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import authoring, nn_data
+from . import authoring, gradescope, nn_data
 from .config import Config
 from .configure import (ReleaseError, dump_yaml_cell as _dump_yaml_cell, enforce_architecture, grading_json,
                         question_cells, raw_yaml_cell as _raw_yaml_cell, set_normalisation, set_points,
@@ -290,7 +290,8 @@ def build_release(config: Config, out_dir, run_tests=True):
         zips = sorted((dist / "autograder").glob("*.zip"))
         if len(zips) != 1:
             raise ReleaseError(f"expected one autograder zip from otter assign, found {len(zips)}")
-        deterministic_zip(zips[0], dist / "autograder" / ZIP_NAME)
+        # Otter's zip, but graded on Gradescope by nnassign's own pipeline (see gradescope.py)
+        gradescope.write_autograder_zip(zips[0], dist / "autograder", dist / "autograder" / ZIP_NAME, config)
         zips[0].unlink()
         (dist / "student" / "requirements.txt").write_text(STUDENT_REQUIREMENTS)
         (dist / "student" / "README.md").write_text(student_readme(config))

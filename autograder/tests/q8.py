@@ -33,44 +33,67 @@ def test_forward_shapes_and_cache(forward):
 def test_forward_values(forward, softmax, relu, tanh):
     import os
     import numpy as np
+    import nn_data
     assert forward is not None, 'forward is not defined: run the cell that defines it'
     rng = np.random.default_rng(int(os.environ.get('NNASSIGN_SEED', '0')))
-    H, m = (16, 5)
+    H = 16
     params = {'W1': rng.normal(0, 0.05, (H, 784)), 'b1': rng.normal(0, 0.5, (H, 1)), 'W2': rng.normal(0, 0.3, (10, H)), 'b2': rng.normal(0, 0.5, (10, 1))}
-    X = rng.random((784, m))
+    j = int(rng.integers(0, 784))
+    x, y = (rng.random(784), rng.random(784))
+    X = np.stack([np.zeros(784), np.eye(784)[j], x, y, x + y], axis=1)
 
-    def values(out, activation):
+    def own(f, Z):
+        try:
+            value = np.asarray(f(Z), dtype=np.float64)
+        except Exception:
+            return None
+        return value if value.shape == Z.shape and np.all(np.isfinite(value)) and np.any(value) else None
+
+    def matches_own(got, f, Z):
+        value = own(f, Z) if f is not None else None
+        return value is not None and np.allclose(got, value, atol=1e-06)
+
+    def run(X, params, activation='relu'):
+        out = forward(X, params, activation=activation)
         assert out is not None, 'forward returned None: not implemented yet?'
         assert len(out) == 2, 'forward must return a pair (A2, cache)'
         cache = out[1]
         assert isinstance(cache, dict) and all((k in cache for k in ('Z1', 'A1', 'Z2', 'A2'))), 'the cache must be a dict with keys Z1, A1, Z2, A2'
         return [np.asarray(v, dtype=np.float64) for v in (out[0], cache['Z1'], cache['A1'], cache['Z2'])]
-
-    def near(a, b, scale=1.0):
-        return a.shape == b.shape and bool(np.all(np.abs(a - b) <= 0.0001 * scale + 1e-06))
-    A2, Z1, A1, Z2 = values(forward(X, params), 'relu')
-    size1 = np.abs(params['W1']) @ X + np.abs(params['b1'])
-    if near(Z1, params['W1'] @ X, size1):
-        raise AssertionError('Z1 ignores b1: the hidden pre-activation is W1 X + b1')
-    assert near(Z1, params['W1'] @ X + params['b1'], size1), "cache['Z1'] must be W1 X + b1"
-    if near(A1, Z1):
+    A2, Z1, A1, Z2 = run(X, params)
+    b1 = params['b1'][:, 0]
+    if np.allclose(Z1[:, 0], 0, atol=1e-05) and (not np.allclose(b1, 0, atol=0.001)):
+        raise AssertionError('Z1 ignores b1: an image with no ink must give Z1 = b1')
+    assert np.allclose(Z1[:, 0], b1, atol=1e-05), "an image with no ink must give Z1 = b1 (cache['Z1'])"
+    assert np.allclose(Z1[:, 1] - b1, params['W1'][:, j], atol=1e-05), f'an image with one pixel of ink (pixel {j}) must give Z1 = W1[:, {j}] + b1'
+    assert np.allclose(Z1[:, 4] - b1, Z1[:, 2] - b1 + (Z1[:, 3] - b1), atol=0.0001), 'Z1 - b1 must be linear in the image: W1 X + b1'
+    positive, negative = (Z1 > 0, Z1 < 0)
+    if np.allclose(A1, Z1) and np.any(negative):
         raise AssertionError('the hidden activation was not applied: A1 = relu(Z1), and A1 (not Z1) feeds the output layer')
-    own = relu(Z1) if relu is not None else None
-    assert near(A1, np.maximum(Z1, 0)) or (own is not None and near(A1, np.asarray(own, dtype=np.float64))), "with activation='relu', cache['A1'] must be relu(Z1)"
-    assert near(Z2, params['W2'] @ A1 + params['b2'], np.abs(params['W2']) @ np.abs(A1) + np.abs(params['b2'])), "cache['Z2'] must be W2 A1 + b2, computed from A1"
-    E = np.exp(Z2 - Z2.max(axis=0))
-    candidates = [E / E.sum(axis=0)]
-    if softmax is not None:
-        try:
-            candidates.append(np.asarray(softmax(Z2), dtype=np.float64))
-        except Exception:
-            pass
-    assert any((near(A2, c) for c in candidates)), 'A2 must be the softmax of Z2 (each column)'
-    A2t, Z1t, A1t, Z2t = values(forward(X, params, activation='tanh'), 'tanh')
-    if near(A1t, np.maximum(Z1t, 0)):
-        raise AssertionError("forward ignored activation='tanh': look the function up with get_activation(activation)")
-    own = tanh(Z1t) if tanh is not None else None
-    assert near(A1t, np.tanh(Z1t)) or (own is not None and near(A1t, np.asarray(own, dtype=np.float64))), "with activation='tanh', cache['A1'] must be tanh(Z1)"
+    relu_ok = np.allclose(A1[positive], Z1[positive], atol=1e-06) and np.allclose(A1[negative], 0)
+    assert relu_ok or matches_own(A1, relu, Z1), "with activation='relu', cache['A1'] must be relu(Z1)"
+    nn_data.golden_check('test_forward_values', 'A2', A2, 'forward(X, params) gives other probabilities than expected')
+    k = int(rng.integers(0, H))
+    special = {'W1': np.zeros((H, 784)), 'b1': np.zeros((H, 1)), 'W2': params['W2'], 'b2': params['b2']}
+    _, _, _, Z2_none = run(X[:, :2], special)
+    assert np.allclose(Z2_none, params['b2'], atol=1e-06), 'with A1 = 0 the logits must be Z2 = b2: Z2 = W2 A1 + b2'
+    special['b1'] = np.eye(H)[:, [k]]
+    _, _, _, Z2_unit = run(X[:, :2], special)
+    assert np.allclose(Z2_unit, params['W2'][:, [k]] + params['b2'], atol=1e-06), f'with A1 = the unit vector e_{k} the logits must be W2[:, {k}] + b2: Z2 = W2 A1 + b2'
+    powers = rng.integers(-4, 5, size=(10, 1))
+    special = {'W1': np.zeros((H, 784)), 'b1': np.zeros((H, 1)), 'W2': np.zeros((10, H)), 'b2': powers * 0.6931471805599453}
+    A2_special, _, _, Z2_special = run(X[:, :2], special)
+    if not matches_own(A2_special, softmax, Z2_special):
+        assert np.allclose(A2_special.sum(axis=0), 1, atol=1e-06), 'the columns of A2 must sum to 1: A2 = softmax(Z2)'
+        assert np.allclose(A2_special / A2_special[:1], 2.0 ** (powers - powers[:1]), rtol=0.0001), 'A2 must be the softmax of Z2, column by column'
+    kh = rng.integers(-3, 4, size=(H, 1)).astype(np.float64)
+    special = {'W1': np.zeros((H, 784)), 'b1': kh * 0.6931471805599453, 'W2': params['W2'], 'b2': params['b2']}
+    _, Z1t, A1t, _ = run(X[:, :2], special, 'tanh')
+    below = kh[:, 0] < 0
+    if np.any(below) and np.all(A1t[below, 0] == 0):
+        raise AssertionError("forward ignored activation='tanh': use the activation asked for")
+    tanh_ok = np.allclose(A1t[:, 0], (4.0 ** kh[:, 0] - 1) / (4.0 ** kh[:, 0] + 1), atol=1e-06)
+    assert tanh_ok or matches_own(A1t, tanh, Z1t), "with activation='tanh', cache['A1'] must be tanh(Z1)"
 
 @test_case(points=None, hidden=True)
 def test_forward_hidden(forward, softmax, relu, sigmoid, tanh):

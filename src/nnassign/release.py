@@ -29,6 +29,7 @@ from .config import Config
 from .configure import (ReleaseError, dump_yaml_cell as _dump_yaml_cell, enforce_architecture, grading_json,
                         question_cells, raw_yaml_cell as _raw_yaml_cell, set_normalisation, set_points,
                         set_tier_text)
+from .golden import record_golden
 from .leakguard import find_leaks
 from .messages import clean_message
 
@@ -277,6 +278,9 @@ def build_release(config: Config, out_dir, run_tests=True):
         master = stage(nb, config, tmp / "source")
         dist = tmp / "dist"
         run_otter_assign(master, dist)
+        # the public checks' golden values, recorded from the solution: numbers for students, no code
+        golden = record_golden(dist / "student", config.solution_path)
+        shutil.copyfile(golden, dist / "autograder" / golden.name)
         if run_tests:
             data_dir = config.prepare_data()
             failed = solution_failures(dist / "autograder", data_dir)

@@ -38,29 +38,22 @@ but a fresh uid, rlimits and the same kill by uid (see :mod:`.uidonly`).
 
 import json
 import os
-import select
-import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
-
-import psutil
 
 from nnassign import wire
 from nnassign.harness import EXIT_OUT_OF_MEMORY
 from nnassign.sandbox import bwrap, procs, uidonly
 from nnassign.sandbox.channel import Channel, answer
+from nnassign.sandbox.launch import Launch
 from nnassign.sandbox.limits import MB, GraderMemoryBudget, Limits
-from nnassign.sandbox.status import (CRASHED, MEMORY_LIMIT, OK, OUTPUT_LIMIT, TIMEOUT, CallTimedOut, CellError,
+from nnassign.sandbox.status import (CRASHED, MEMORY_LIMIT, OUTPUT_LIMIT, TIMEOUT, CallTimedOut, CellError,
                                      SandboxError, SandboxStopped, Status, StudentError, Unsendable)
 
-# Variables that make numeric libraries start one thread per core: RLIMIT_NPROC counts threads.
-_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
-                "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS")
 _default_isolate = True
 
 
@@ -124,15 +117,11 @@ class Oracle:
         self._status = Status()
         self.cell_errors: list[CellError] = []
         self.modules: list[str] = []
-        self.uid = None
         self.isolated = sandbox.isolate
         self.uid_only = sandbox.uid_only
-        self._proc = None
-        self._pidfd = None
-        self._child_pidfd = None     # bwrap's PID 1: the run's PID namespace lives as long as it does
+        self._run = Launch(sandbox, self.limits)
         self._channel = None
         self._log = None
-        self._base = None
         self._closed = False
         self._stopped = False        # we killed the run (a fatal event): no later diagnosis
         self._current_cell = None
@@ -142,6 +131,15 @@ class Oracle:
             else self.started + self.limits.total_seconds
 
     # ------------------------------------------------------------------ public
+
+    @property
+    def uid(self):
+        """The run's own uid outside the sandbox (grading as root), else None."""
+        return self._run.uid
+
+    @property
+    def _proc(self):
+        return self._run.proc
 
     @property
     def status(self) -> str:
@@ -181,13 +179,9 @@ class Oracle:
         self._kill()
         if self._channel is not None:
             self._channel.close()
-        for fd in (self._pidfd, self._child_pidfd):
-            if fd is not None:
-                os.close(fd)
+        self._run.close()
         if self._log is not None:
             self._log.close()
-        if self._base is not None:
-            shutil.rmtree(self._base, ignore_errors=True)
 
     def __enter__(self):
         return self
@@ -198,102 +192,13 @@ class Oracle:
     # ------------------------------------------------------------------ start
 
     def _start(self):
-        sb, limits = self._sb, self.limits
         procs.become_subreaper()
-        root = os.geteuid() == 0
-        data_dir = sb.env.get("NNASSIGN_DATA_DIR")
-        data_paths = self._check_data_dir(data_dir, root) if data_dir else []
-        expose = [*bwrap.python_paths(sb.python), *data_paths]
-        if self.isolated:
-            bwrap_binary = bwrap.binary()
-            problem = bwrap.isolation_problem(root)
-            if problem:
-                raise SandboxError(problem)
-            self.uid = procs.fresh_uid() if root else None   # root in a user namespace escapes RLIMIT_NPROC
-            workdir = bwrap.WORKDIR
-        else:
-            # The name carries our pid, so that a later batch can clean up after a grader killed
-            # with -9 (see procs.reap_stale).
-            self._base = tempfile.mkdtemp(prefix=f"nnassign-{os.getpid()}-")
-            workdir = os.path.join(self._base, "work")
-            os.mkdir(workdir, 0o700)
-            if self.uid_only:
-                problem = uidonly.uid_only_problem(expose)
-                if problem:
-                    raise SandboxError(f"the fallback isolation (uid switch) cannot run: {problem}")
-                self.uid = uidonly.prepare(self._base, workdir)
-
         self._log = tempfile.TemporaryFile()
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
-        self._channel = Channel(req_w, resp_r, None, limits.message_bytes)
-
-        cpu = limits.cpu_seconds
-        if cpu is None:
-            cpu = int(limits.notebook_seconds + (limits.total_seconds or 3600))
-        processes = limits.processes
-        if not self.isolated and not self.uid_only:   # a fresh uid has no process yet
-            # RLIMIT_NPROC counts every process of the real uid: leave room for the existing ones.
-            # (In bwrap's user namespace it counts the processes of that namespace only.)
-            me = os.getuid()
-            processes += sum(procs.safe_threads(p) for p in psutil.process_iter() if procs.safe_uid(p) == me)
-        config = {
-            "workdir": workdir, "notebook": "notebook.ipynb", "req_fd": req_r, "resp_fd": resp_w,
-            "parent_pid": None if self.isolated else os.getpid(),
-            "limits": {"memory_bytes": limits.memory_bytes, "cpu_seconds": cpu, "processes": processes,
-                       "file_bytes": limits.file_bytes, "output_bytes": limits.output_bytes,
-                       "open_files": limits.open_files},
-        }
-        self._marker = f"{os.getpid()}-{id(self)}-{time.time_ns()}"
-        env = self._environment(workdir)
-        program = [sb.python, "-P", "-s", "-m", "nnassign.harness", json.dumps(config)]
-        notebook = json.dumps(self._notebook_dict()).encode()
-        info_r = None
-        try:
-            if self.isolated:
-                cmd = bwrap.Command(bwrap_binary, limits.disk_bytes)
-                try:
-                    for path in expose:
-                        cmd.bind(path)
-                    for path in sb.hide:
-                        cmd.hide(path)
-                    for dest, content in bwrap.passwd_files().items():
-                        cmd.file(dest, content)
-                    cmd.file(f"{workdir}/notebook.ipynb", notebook)
-                    for name, content in sb.files.items():
-                        data = bytes(content) if isinstance(content, (bytes, bytearray)) else Path(content).read_bytes()
-                        cmd.file(f"{workdir}/{name}", data)
-                    info_r = cmd.pipe_for_info()
-                    self._proc = subprocess.Popen(
-                        cmd.argv(program, chdir=workdir), env=env, stdin=subprocess.DEVNULL, stdout=self._log,
-                        stderr=self._log, pass_fds=(req_r, resp_w, *cmd.fds), start_new_session=True,
-                        close_fds=True, **bwrap.user_switch(self.uid, expose))
-                finally:
-                    cmd.close()
-            else:
-                Path(workdir, "notebook.ipynb").write_bytes(notebook)
-                for name, content in sb.files.items():
-                    target = os.path.join(workdir, name)
-                    if isinstance(content, (bytes, bytearray)):
-                        Path(target).write_bytes(content)
-                    else:
-                        shutil.copyfile(content, target)
-                if self.uid is not None:
-                    uidonly.chown_tree(workdir, self.uid)
-                self._proc = subprocess.Popen(
-                    program, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
-                    pass_fds=(req_r, resp_w), start_new_session=True, close_fds=True,
-                    **(uidonly.user_switch(self.uid) if self.uid is not None else {}))
-        finally:
-            os.close(req_r)
-            os.close(resp_w)
-        try:
-            self._pidfd = os.pidfd_open(self._proc.pid)
-        except (AttributeError, OSError):
-            self._pidfd = None
-        self._channel.pidfd = self._pidfd
-        if info_r is not None:
-            self._child_pidfd = _read_child_pidfd(info_r, time.monotonic() + 30)
+        self._channel = Channel(req_w, resp_r, None, self.limits.message_bytes)
+        self._run.start(json.dumps(self._notebook_dict()).encode(), req_r, resp_w, self._log)
+        self._channel.pidfd = self._run.pidfd
         self._run_notebook()
 
     def _notebook_dict(self):
@@ -301,36 +206,6 @@ class Oracle:
         # Cell positions are kept so that cell indexes in messages match the submission.
         cells = [{"cell_type": c.get("cell_type"), "source": c.get("source", "")} for c in self._sb.notebook["cells"]]
         return {"cells": cells}
-
-    def _environment(self, workdir):
-        env = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-            "HOME": workdir, "USER": "student", "LOGNAME": "student", "TMPDIR": "/tmp",
-            "MPLBACKEND": "Agg", "MPLCONFIGDIR": os.path.join(workdir, ".config", "matplotlib"),
-            "IPYTHONDIR": os.path.join(workdir, ".ipython"), "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTHONHASHSEED": "0", "PYTHONUNBUFFERED": "1", "NNASSIGN_SANDBOX": self._marker,
-        }
-        env.update({var: "1" for var in _THREAD_VARS})
-        # Deliberately nothing else from our environment: it may hold the grading secret.
-        env.update(self._sb.env)
-        return env
-
-    def _check_data_dir(self, data_dir, root) -> list[str]:
-        """Check the data directory is readable by the sandbox user; return the paths to expose
-        (the directory, and the targets of symlinks in it, which may live in hidden places)."""
-        if not os.path.isdir(data_dir):
-            raise SandboxError(f"NNASSIGN_DATA_DIR {data_dir} is not a directory")
-        paths = [data_dir]
-        for entry in [data_dir, *[e.path for e in os.scandir(data_dir)]]:
-            if os.path.islink(entry):
-                target = os.path.realpath(entry)
-                paths.append(target if os.path.isdir(target) else os.path.dirname(target))
-            mode = os.stat(entry).st_mode
-            need = 0o004 | (0o001 if os.path.isdir(entry) else 0)
-            if root and mode & need != need:
-                raise SandboxError(f"{entry} is not readable by other users; the sandbox runs "
-                                   f"as an unprivileged user (chmod -R o+rX {data_dir})")
-        return paths
 
     def _run_notebook(self):
         deadline = self.started + self.limits.notebook_seconds
@@ -492,116 +367,5 @@ class Oracle:
         self._check_log_size()
 
     def _kill(self):
-        if self._proc is None:
-            return
-        if self.isolated:
-            self._kill_namespace()
-        else:
-            self._kill_session()
-            if self.uid is not None:   # the uid-only fallback: whatever escaped the session, by uid
-                for _ in range(50):
-                    procs.kill_uid(self.uid)
-                    procs.reap(lambda p: procs.safe_uid(p) == self.uid)
-                    if not procs.processes_of_uid(self.uid):
-                        break
-                    time.sleep(0.01)
-        try:
-            self._proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
+        self._run.kill()
 
-    def _kill_namespace(self):
-        """bwrap's PID 1 dying takes every process of the PID namespace with it (the kernel kills
-        them); the outer bwrap and, with a uid of our own, anything of that uid go too."""
-        for fd in (self._child_pidfd, self._pidfd):
-            if fd is not None:
-                try:
-                    signal.pidfd_send_signal(fd, signal.SIGKILL)
-                except OSError:
-                    pass
-        if self._pidfd is None:
-            try:
-                self._proc.kill()
-            except OSError:
-                pass
-        if self.uid is not None:
-            for _ in range(50):
-                procs.kill_uid(self.uid)
-                procs.reap(lambda p: procs.safe_uid(p) == self.uid and p.pid != self._proc.pid)
-                if not procs.processes_of_uid(self.uid):
-                    break
-                time.sleep(0.01)
-        try:
-            self._proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-        # PID 1 is re-parented to us (a subreaper) when the outer bwrap dies first: reap it
-        give_up = time.monotonic() + 5
-        while self._child_pidfd is not None and time.monotonic() < give_up:
-            if not select.select([self._child_pidfd], [], [], 0)[0]:
-                time.sleep(0.005)
-                continue
-            try:
-                os.waitid(os.P_PIDFD, self._child_pidfd, os.WEXITED | os.WNOHANG)
-            except (ChildProcessError, OSError):
-                pass
-            break
-
-    def _kill_session(self):
-        """Without namespaces: the run's processes carry our marker or live in the harness's session."""
-        match = self._ours
-        for _ in range(50):
-            found = [p for p in psutil.process_iter() if self._ours(p)]
-            if self._proc.poll() is None:
-                found.append(psutil.Process(self._proc.pid))
-            if not found:
-                break
-            for p in found:
-                try:
-                    p.kill()
-                except psutil.Error:
-                    pass
-            procs.reap(match)
-            time.sleep(0.01)
-        try:
-            self._proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-        give_up = time.monotonic() + 2
-        while procs.reap(match) and time.monotonic() < give_up:
-            time.sleep(0.01)
-
-    def _ours(self, p: psutil.Process) -> bool:
-        try:
-            if p.pid == os.getpid():
-                return False
-            if p.status() == psutil.STATUS_ZOMBIE:
-                return p.ppid() == os.getpid() and p.pid != self._proc.pid and os.getsid(p.pid) == self._proc.pid
-            if os.getsid(p.pid) == self._proc.pid:
-                return True
-            return p.environ().get("NNASSIGN_SANDBOX") == self._marker
-        except (psutil.Error, OSError):
-            return False
-
-
-def _read_child_pidfd(fd: int, deadline: float) -> int | None:
-    """bwrap's ``--info-fd`` JSON names its PID 1 (in our namespace): return a pidfd for it."""
-    data = b""
-    try:
-        while time.monotonic() < deadline:
-            if not select.select([fd], [], [], max(0.0, deadline - time.monotonic()))[0]:
-                break
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                break
-            data += chunk
-            try:
-                pid = int(json.loads(data)["child-pid"])
-            except (ValueError, KeyError, TypeError):
-                continue
-            return os.pidfd_open(pid)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    return None

@@ -6,9 +6,10 @@ API::
         oracle.call(name, args, kwargs); oracle.get(name); oracle.status, .message, .modules, .cell_errors
 
 Why a package of small modules: ``bwrap`` builds the isolation (bubblewrap command lines),
-``limits`` holds the budgets, ``channel`` the request pipe, ``status`` the statuses and errors,
-``procs`` the process bookkeeping, ``oracle`` ties them together; the harness that runs inside
-is :mod:`nnassign.harness`.
+``launch`` starts and ends the process of a run, ``limits`` holds the budgets, ``channel`` the
+request pipe, ``status`` the statuses and errors, ``procs`` the process bookkeeping, ``uidonly``
+the fallback without namespaces, ``oracle`` the conversation with the notebook; the harness that
+runs inside is :mod:`nnassign.harness`.
 """
 
 from nnassign.sandbox.bwrap import isolation_problem

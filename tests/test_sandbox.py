@@ -479,3 +479,25 @@ def test_an_aliased_reply_from_a_hostile_notebook_is_a_protocol_break():
             oracle.call("relu", (np.zeros(3),))
         assert psutil.Process().memory_info().rss - before < 200 * MB
         assert oracle.status == CRASHED and "share the same data" in oracle.message
+
+
+def test_grader_budgets_turn_a_runaway_test_into_an_error():
+    from nnassign.sandbox import TestTimedOut, grader_memory_budget, time_budget
+
+    with grader_memory_budget(256 * MB):
+        with pytest.raises(MemoryError):
+            np.ones((60000, 10000))            # 4.8 GB: refused at once, the process is unharmed
+    np.ones((8000, 8000))                       # 512 MB: the budget is gone again
+    with pytest.raises(TestTimedOut):
+        with time_budget(0.2):
+            while True:
+                pass
+    with time_budget(5):
+        assert sum(range(10)) == 45
+
+
+def test_a_test_that_exhausts_the_grader_records_memory_limit():
+    with Sandbox(honest(), limits=FAST) as oracle:
+        oracle.grader_out_of_memory("test_accuracy_tier_1")
+        assert oracle.status == MEMORY_LIMIT and oracle.alive
+        assert "test_accuracy_tier_1 ran out of the grader's memory budget (1024 MB)" in oracle.message

@@ -13,7 +13,8 @@ runs inside is :mod:`nnassign.harness`.
 """
 
 from nnassign.sandbox.bwrap import isolation_problem
-from nnassign.sandbox.limits import GB, MB, GraderMemoryBudget, Limits, grader_memory_budget
+from nnassign.sandbox.limits import (GB, MB, GraderMemoryBudget, Limits, TestTimedOut, grader_memory_budget,
+                                     time_budget)
 from nnassign.sandbox.oracle import Oracle, Sandbox, can_isolate, set_isolation
 from nnassign.sandbox.procs import become_subreaper, die_with_parent, reap_stale
 from nnassign.sandbox.uidonly import UID_ONLY, uid_only_problem
@@ -21,7 +22,8 @@ from nnassign.sandbox.status import (CRASHED, MEMORY_LIMIT, OK, OUTPUT_LIMIT, ST
                                      CellError, NotCallable, NotDefined, OracleError, SandboxError,
                                      SandboxStopped, Status, StudentError, Unsendable)
 
-__all__ = ["Sandbox", "Oracle", "Limits", "GraderMemoryBudget", "grader_memory_budget", "can_isolate",
+__all__ = ["Sandbox", "Oracle", "Limits", "GraderMemoryBudget", "grader_memory_budget", "time_budget",
+           "TestTimedOut", "can_isolate",
            "set_isolation", "isolation_problem", "UID_ONLY", "uid_only_problem", "become_subreaper", "die_with_parent", "reap_stale",
            "OK", "TIMEOUT", "MEMORY_LIMIT", "OUTPUT_LIMIT", "CRASHED", "STATUSES", "CellError", "Status",
            "SandboxError", "OracleError", "StudentError", "CallTimedOut", "NotDefined", "NotCallable",

@@ -5,6 +5,7 @@ API::
     Limits(notebook_seconds=..., memory_bytes=..., message_bytes=..., grader_memory_bytes=...)
     with grader_memory_budget(extra_bytes): ...   # soft RLIMIT_AS = what we use now + extra_bytes
     budget = GraderMemoryBudget(extra_bytes); budget.apply(); ...; budget.release()
+    with time_budget(seconds): ...                # TestTimedOut after ``seconds`` (main thread, SIGALRM)
 
 Why: a student's notebook is bounded by rlimits inside the sandbox, but what it returns is
 computed on by the tests in the grading process (``params`` with 60,000 hidden units makes the
@@ -14,6 +15,7 @@ such a blow-up into a MemoryError in one test (a failed case) instead of a worke
 
 import contextlib
 import resource
+import signal
 import threading
 from dataclasses import dataclass
 
@@ -91,3 +93,28 @@ def grader_memory_budget(extra_bytes: int | None):
         yield budget
     finally:
         budget.release()
+
+
+class TestTimedOut(Exception):
+    """A computation of the grading process (one test) ran past its :func:`time_budget`."""
+
+
+@contextlib.contextmanager
+def time_budget(seconds: float | None):
+    """Raise :class:`TestTimedOut` in the block after ``seconds`` of wall clock (SIGALRM: main
+    thread only; elsewhere, and for ``None``, no limit). Pure-Python loops are interrupted at
+    once; a long NumPy call at its end. Nests with nothing else using SIGALRM in this process."""
+    if seconds is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(signum, frame):
+        raise TestTimedOut(f"took longer than {seconds:g} s")
+
+    old = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)

@@ -164,6 +164,14 @@ class Oracle:
         """The value of the notebook global ``name`` (functions and modules as :class:`wire.Ref`)."""
         return self._request({"op": "get", "name": name}, name, self.limits.call_seconds)
 
+    def grader_out_of_memory(self, where: str) -> None:
+        """Record that the grading process ran out of its memory budget on what this notebook
+        returned (e.g. a test computing on 60,000 hidden units): the ``memory-limit`` status,
+        non-fatal. For the judge, which catches the MemoryError of a test."""
+        budget = self.limits.grader_memory_bytes
+        self._note(MEMORY_LIMIT, f"{where} ran out of the grader's memory budget"
+                                 + (f" ({budget // MB} MB)" if budget else ""))
+
     def log(self, limit: int = 64 * 1024) -> str:
         """The first ``limit`` bytes of what the notebook printed (stdout and stderr)."""
         if self._log is None:

@@ -1,6 +1,6 @@
 """The static scan of student/ (issue 8: the student release gives nothing away) and clean messages.
 
-* the committed release: zero findings (xfail while the public tests are rewritten);
+* the committed release: zero findings;
 * each operation the contract's functions are made of is found in a planted test file, with its
   file, line and code; property checks, literals and the data loader are not findings;
 * `nnassign release --check` fails on a planted solution-in-tests and prints the findings;
@@ -31,7 +31,6 @@ def ops(source):
 
 # ---------------------------------------------------------------- the committed release
 
-@pytest.mark.xfail(strict=False, reason="public tests being rewritten (issue 8): they still compute reference answers")
 def test_committed_student_release_computes_no_graded_function():
     findings = scan(REPO / "student")
     assert not findings, "\n".join(map(str, findings))

@@ -37,6 +37,14 @@ EXPECTED_TESTS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def checks_importable(monkeypatch):
+    """Public checks `import nn_data` (golden values), hidden ones `import nn_checks`, as next to the notebook."""
+    from nnassign import nn_data
+    monkeypatch.setitem(sys.modules, "nn_data", nn_data)
+    monkeypatch.syspath_prepend(str(SOLUTION.parent))
+
+
 def run_test_file(path, env):
     """[(test function name, hidden, passed, message)] for one Otter exception-based test file."""
     test_file = ExceptionTestFile.from_file(str(path))
@@ -52,6 +60,7 @@ def dist(tmp_path_factory):
     shutil.copy(SOLUTION, source / SOLUTION.name)
     # A real file: otter assign refuses the symlink, whose target lies outside the notebook's folder.
     shutil.copy((SOLUTION.parent / "nn_data.py").resolve(), source / "nn_data.py")
+    shutil.copy(SOLUTION.parent / "nn_checks.py", source / "nn_checks.py")   # autograder_files
     out = tmp_path_factory.mktemp("dist")
     done = subprocess.run(
         [sys.executable, "-m", "otter", "assign", "--no-run-tests", "--no-pdfs", SOLUTION.name, str(out)],
@@ -213,14 +222,17 @@ def test_accuracy_threshold_and_import_policy(dist, data_root, monkeypatch, tmp_
     assert not passed and "below the required 0.60" in message
 
     policy = lambda params: outcome(params, "import_policy")["test_only_numpy_and_matplotlib"]  # noqa: E731
+    (tmp_path / "grading.json").write_text(json.dumps({"dataset": "fashion-mnist"}))
     assert policy(trained)[0]
     passed, message = policy(None)  # an untrained (untouched) notebook earns nothing here
     assert not passed and "train the network first" in message
+    passed, message = policy(ref["init_params"](784, 32, 10, seed=0))  # nor does a network that learned nothing
+    assert not passed and "classifies only" in message
     monkeypatch.setitem(sys.modules, "sklearn", types.ModuleType("sklearn"))
     passed, message = policy(trained)
     assert not passed and "sklearn" in message
     # The release's grading.json may give its own list of forbidden modules.
-    (tmp_path / "grading.json").write_text(json.dumps({"forbidden_modules": ["fakelib"]}))
+    (tmp_path / "grading.json").write_text(json.dumps({"dataset": "fashion-mnist", "forbidden_modules": ["fakelib"]}))
     assert policy(trained)[0]
     monkeypatch.setitem(sys.modules, "fakelib", types.ModuleType("fakelib"))
     passed, message = policy(trained)
@@ -311,7 +323,7 @@ def softmax(Z):
 def softmax(Z):
     E = np.exp(Z)
     return E / E.sum(axis=0, keepdims=True)
-""", "subtract the column max before np.exp"),
+""", "make the largest exponent 0"),
     "loss summed": ("q4", """
 def cross_entropy_loss(A, Y):
     return float(-np.sum(Y * np.log(np.clip(A, 1e-12, 1))))
@@ -331,7 +343,7 @@ def cross_entropy_loss(A, Y):
     "derivative without 1/m": ("q5", """
 def cross_entropy_derivative(A, Y):
     return A - Y
-""", "divide by m"),
+""", "its gradient carries 1/m"),
     "derivative with the wrong sign": ("q5", """
 def cross_entropy_derivative(A, Y):
     return (Y - A) / Y.shape[1]
@@ -445,7 +457,7 @@ def backprop(X, Y, params, cache, activation="relu"):
     dZ1 = (params["W2"].T @ dZ2) * g_prime(cache["Z1"])
     return {"dW1": X @ dZ1.T, "db1": dZ1.sum(axis=1, keepdims=True),
             "dW2": dZ2 @ cache["A1"].T, "db2": dZ2.sum(axis=1, keepdims=True)}
-""", "dW1 = dZ1 @ X.T has the shape of W1"),
+""", "every gradient has the shape of its parameter, W1 is (H, 784)"),
     "backprop derivative at A1": ("q9", """
 def backprop(X, Y, params, cache, activation="relu"):
     _, g_prime = get_activation(activation)
@@ -505,8 +517,8 @@ def gradient_check(X, Y, params, activation="relu", eps=1e-6):
         g = grads["d" + key]
         worst = max(worst, float(np.linalg.norm(numeric - g) / (np.linalg.norm(numeric) + np.linalg.norm(g))))
     return worst
-""", "convert X, Y and the parameters to float64"),
-    "train does not shuffle": ("q12", "NO_SHUFFLE", "train did not shuffle: minibatches follow the data order"),
+""", "is lost in float32 rounding"),
+    "train does not shuffle": ("q12", "NO_SHUFFLE", "train did not shuffle: the minibatches follow the data order"),
     "train shuffles once": ("q12", "SHUFFLE_ONCE", "every epoch used the same minibatches"),
     "train samples with replacement": ("q12", "WITH_REPLACEMENT", "visit every sample exactly once"),
     "train ignores the seed": ("q12", "UNSEEDED", "two runs with seed=3 gave different results"),
@@ -518,11 +530,11 @@ def predict(X, params, activation="relu"):
     "predict argmax over axis 1": ("q13", """
 def predict(X, params, activation="relu"):
     return np.argmax(forward(X, params, activation)[0], axis=1)
-""", "argmax over axis=1"),
+""", "the row of the largest probability in its column"),
     "accuracy in percent": ("q13", """
 def accuracy(predictions, labels):
     return 100.0 * np.mean(np.asarray(predictions) == np.asarray(labels))
-""", "not a percentage"),
+""", "accuracy returned a percentage"),
     "confusion matrix transposed": ("q13", """
 def confusion_matrix(y_true, y_pred, n_classes=10):
     cm = np.zeros((n_classes, n_classes), dtype=np.int64)

@@ -30,7 +30,7 @@ from .configure import (ReleaseError, dump_yaml_cell as _dump_yaml_cell, enforce
                         question_cells, raw_yaml_cell as _raw_yaml_cell, set_normalisation, set_points,
                         set_tier_text)
 from .golden import record_golden
-from .leakguard import find_leaks
+from .leakguard import find_leaks, scan
 from .messages import clean_message
 
 NOTEBOOK_NAME = "nn_from_scratch.ipynb"
@@ -301,6 +301,8 @@ def build_release(config: Config, out_dir, run_tests=True):
         (dist / "student" / "README.md").write_text(student_readme(config))
         refuse(authoring.stub_problems(config.solution_path, dist / "student" / NOTEBOOK_NAME, _label(config)),
                "graded functions would reach students with code in them")
+        refuse([f"student/{finding}" for finding in scan(dist / "student")[:20]],
+               "lines of the student release would compute what a graded function computes")
         leaks = find_leaks(config.solution_path, dist / "student")
         refuse([f"{_label(config)} -> student/{leak}" for leak in leaks[:20]],
                "the student release would leak solution material")

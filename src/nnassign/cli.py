@@ -86,10 +86,29 @@ def data_import(path, dataset, split, data_dir, force):
         result = import_dataset(path, dataset, split=split, data_dir=data_dir, force=force, log=click.echo)
     except DataError as e:
         raise NNAssignError(str(e)) from None
+    from .config import CHECKSUMS_FILE, write_checksums
+
+    write_checksums(result.folder)  # what `dataset: {name, path}` in assignment_config.yaml is checked against
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
-    click.echo(f"imported {', '.join(result.counts)} into {result.folder}")
+    click.echo(f"imported {', '.join(result.counts)} into {result.folder} (checksums in {CHECKSUMS_FILE}); "
+               f"to use it: dataset: {{name: {dataset}, path: {result.folder}}}")
 
+
+
+@main.command("new")
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--preset", required=True, help="One of: fashion-template, mnist-784-128, tiny-mnist, "
+                                              "gradcheck-homework, activation-sweep.")
+def new(folder, preset):
+    """Create a ready course folder FOLDER from a preset (solution notebook, config, README)."""
+    from .presets import PresetError, create_course, get
+
+    try:
+        dest = create_course(folder, preset)
+    except PresetError as e:
+        raise NNAssignError(str(e)) from None
+    click.echo(f"wrote {dest}: {get(preset).TITLE}\nnext: cd {dest} && nnassign release")
 
 
 def _config(path):
@@ -133,6 +152,10 @@ def release(config_path, check, no_run_tests):
     except (ReleaseError, DataError) as e:
         raise NNAssignError(str(e)) from None
     click.echo(f"wrote {config.root / 'student'} and {config.root / 'autograder'}")
+    findings = scan(config.root / "student")
+    if findings:
+        click.echo(f"warning: {len(findings)} line(s) of student/ compute what a graded function computes "
+                   "(`nnassign release --check` fails on them):\n  " + "\n  ".join(map(str, findings)), err=True)
 
 
 
@@ -165,7 +188,7 @@ def grade(submissions, out_dir, config_path, workers, dask_address, unsafe_no_is
     if not (autograder / "tests").is_dir():
         raise NNAssignError(f"{autograder} has no tests: run `nnassign release` first")
     try:
-        data_dir = nn_data.fetch(config.dataset, data_dir=config.data_dir).parent
+        data_dir = config.prepare_data()
     except nn_data.DataError as e:
         raise NNAssignError(str(e)) from None
     out = Path(out_dir)

@@ -26,10 +26,7 @@ def guide_cells(name="leaky_relu"):
     blocks = re.findall(r"^```(raw|markdown|python)\n(.*?)^```$", section, flags=re.M | re.S)
     make = {"raw": nbformat.v4.new_raw_cell, "markdown": nbformat.v4.new_markdown_cell,
             "python": nbformat.v4.new_code_cell}
-    cells = [make[kind](body.rstrip("\n")) for kind, body in blocks]
-    for cell in cells:
-        cell.pop("id", None)
-    return cells
+    return [make[kind](body.rstrip("\n")) for kind, body in blocks]
 
 
 def course_with(tmp_path, cells):
@@ -41,6 +38,8 @@ def course_with(tmp_path, cells):
     shutil.copyfile(REPO / "assignment_config.yaml", root / "assignment_config.yaml")
     nb = nbformat.read(REPO / "solution" / NOTEBOOK, as_version=4)
     _, last = locate(nb, "def:relu")  # the activation question, as the guide says
+    for cell in cells if nb.nbformat_minor < 5 else ():  # cell ids exist from nbformat 4.5 on
+        cell.pop("id", None)
     nb.cells[last + 1:last + 1] = cells
     nbformat.write(nb, root / "solution" / NOTEBOOK)
     return load_config(root / "assignment_config.yaml")

@@ -18,7 +18,7 @@ import yaml
 
 from corpus import (ALLCLOSE, SMALL_LIMITS, Materials, early, grade_command, insert, make_assignment,
                     processes_with, write_nb)
-from nnassign import grade
+from nnassign import batch
 from nnassign.config import load_config
 
 SECRET = {"NNASSIGN_SECRET": "batch-test-secret"}
@@ -106,10 +106,10 @@ def test_grades_do_not_depend_on_workers_or_regrading(assignment, small_set):
 
 
 def test_without_a_secret_in_the_environment_the_output_folder_keeps_one(tmp_path):
-    first = grade.grading_secret(tmp_path, "NNASSIGN_TEST_UNSET_SECRET")
-    assert len(first) >= 32 and grade.grading_secret(tmp_path, "NNASSIGN_TEST_UNSET_SECRET") == first
+    first = batch.grading_secret(tmp_path, "NNASSIGN_TEST_UNSET_SECRET")
+    assert len(first) >= 32 and batch.grading_secret(tmp_path, "NNASSIGN_TEST_UNSET_SECRET") == first
     assert (tmp_path / ".grading-secret").stat().st_mode & 0o077 == 0
-    assert grade.grading_secret(tmp_path / "other", "NNASSIGN_TEST_UNSET_SECRET") != first
+    assert batch.grading_secret(tmp_path / "other", "NNASSIGN_TEST_UNSET_SECRET") != first
 
 
 def test_dask_cluster_gives_the_same_grades_as_local_workers(assignment, small_set):
@@ -208,7 +208,7 @@ def test_canvas_names_give_student_ids(assignment, tmp_path):
              "notes.txt", ".DS_Store"]
     for name in names:
         (tmp_path / name).write_text("{}")
-    found = grade.discover([tmp_path], pattern)
+    found = batch.discover([tmp_path], pattern)
     assert [(i, p.name) for i, p in found] == [
         ("23456", "doe_LATE_23456_11111_nn_from_scratch.ipynb"),
         ("34567", "obrien_34567_22222_nn_from_scratch-1.zip"),
@@ -248,7 +248,7 @@ def test_gradescope_export_layout(assignment, tmp_path):
     write_nb(nb, export / "submission_102", "nn_from_scratch")
     write_nb(m.partial, export / "submission_103", "one")
     write_nb(m.partial, export / "submission_103", "two")
-    found = grade.discover([export], r"^(?P<id>[^_.]+)")
+    found = batch.discover([export], r"^(?P<id>[^_.]+)")
     ids = {i: p.name for i, p in found}
     # the metadata's sid, else its email, else the folder name: ids already, not file names to cut
     # with the id pattern (which would turn alan@example.edu into alan@example, every folder
@@ -287,13 +287,13 @@ def test_an_ungradable_submission_is_zero_out_of_the_full_points(tmp_path, data_
     config = load_config(root / "assignment_config.yaml")
     (tmp_path / "subs").mkdir()
     (tmp_path / "subs" / "bob.ipynb").write_text("{ not json")
-    job = grade.Job(id="bob", path=str(tmp_path / "subs" / "bob.ipynb"), autograder=str(root / "autograder"),
+    job = batch.Job(id="bob", path=str(tmp_path / "subs" / "bob.ipynb"), autograder=str(root / "autograder"),
                     assignment_name=config.name, limits=config.limits, import_policy=config.import_policy,
                     secret="s", data_dir=str(data_root))
-    [result] = grade.grade_batch([job], tmp_path / "out", workers=1)
+    [result] = batch.grade_batch([job], tmp_path / "out", workers=1)
     assert result["status"] == "invalid-notebook" and "not valid JSON" in result["message"]
-    assert result["total"] == 0 and result["possible"] == grade.autograder_points(root / "autograder") > 0
-    grade.write_grades_csv([result], tmp_path / "grades.csv")
+    assert result["total"] == 0 and result["possible"] == batch.autograder_points(root / "autograder") > 0
+    batch.write_grades_csv([result], tmp_path / "grades.csv")
     row = next(csv.DictReader(open(tmp_path / "grades.csv")))
     assert row["possible"] == str(result["possible"]) and row["status"] == "invalid-notebook"
 
@@ -306,7 +306,7 @@ def test_every_input_file_gets_its_own_id(tmp_path):
     for name in (b"dup-2.ipynb", b"dup.ipynb", b"dup.zip", b"Jos\xe9.ipynb", b"Jos\xc3\xa9.ipynb"):
         with open(os.path.join(os.fsencode(folder), name), "wb") as f:
             f.write(b"{}")
-    found = grade.discover([folder], r"^(?P<id>\d+)_")
+    found = batch.discover([folder], r"^(?P<id>\d+)_")
     ids = [i for i, _ in found]
     assert len(ids) == len(set(ids)) == 5
     assert {"dup", "dup-2", "dup-3", "José"} <= set(ids)
@@ -316,14 +316,14 @@ def test_every_input_file_gets_its_own_id(tmp_path):
 def test_odd_text_is_replaced_not_fatal(tmp_path):
     from nnassign import record
 
-    job = grade.Job(id="x", path=os.fsdecode(b"/tmp/Jos\xe9.ipynb"), autograder="", assignment_name="a",
+    job = batch.Job(id="x", path=os.fsdecode(b"/tmp/Jos\xe9.ipynb"), autograder="", assignment_name="a",
                     limits={}, import_policy={}, secret="s", data_dir="")
     result = record.empty_result(job, "0" * 64, "graded", "answer: \ud800 lone")
     result["written_answers"] = {"Q1": "text \udfff and \ud83d"}
     record.write_json_atomic(tmp_path / "r.json", result)
     back = json.loads((tmp_path / "r.json").read_text())
     assert back["written_answers"]["Q1"].startswith("text ") and "\ufffd" in back["message"]
-    grade.write_grades_csv([result], tmp_path / "grades.csv")
+    batch.write_grades_csv([result], tmp_path / "grades.csv")
     assert "lone" in (tmp_path / "grades.csv").read_text(encoding="utf-8")
 
 
@@ -333,21 +333,20 @@ def _killer(job, sha):
         os.kill(os.getpid(), signal.SIGKILL)
     if job.id == "segv":
         os.kill(os.getpid(), signal.SIGTERM)   # (not SIGSEGV itself: pytest's faulthandler catches that)
-    return grade.empty_result(job, sha, "graded", "fine")
+    return batch.empty_result(job, sha, "graded", "fine")
 
 
 def test_a_killed_worker_costs_only_its_submission(tmp_path, monkeypatch):
-    monkeypatch.setattr(grade.batch if hasattr(grade, "batch") else __import__("nnassign.batch").batch,
-                        "grade_one", _killer)
-    monkeypatch.setattr(__import__("nnassign.batch").batch, "autograder_points", lambda a: 36.0)
-    monkeypatch.setattr(__import__("nnassign.batch").batch, "autograder_fingerprint", lambda a: "f")
+    monkeypatch.setattr(batch, "grade_one", _killer)
+    monkeypatch.setattr(batch, "autograder_points", lambda a: 36.0)
+    monkeypatch.setattr(batch, "autograder_fingerprint", lambda a: "f")
     jobs = []
     for name in ("a", "killed", "b", "segv", "c", "d"):
         path = tmp_path / f"{name}.ipynb"
         path.write_text("{}")
-        jobs.append(grade.Job(id=name, path=str(path), autograder=str(tmp_path), assignment_name="a",
+        jobs.append(batch.Job(id=name, path=str(path), autograder=str(tmp_path), assignment_name="a",
                               limits={}, import_policy={}, secret="s", data_dir=""))
-    results = {r["id"]: r for r in grade.grade_batch(jobs, tmp_path / "out", workers=2)}
+    results = {r["id"]: r for r in batch.grade_batch(jobs, tmp_path / "out", workers=2)}
     assert sorted(results) == ["a", "b", "c", "d", "killed", "segv"]
     assert results["killed"]["status"] == "memory-limit" and "SIGKILL" in results["killed"]["message"]
     assert results["segv"]["status"] == "crashed" and "SIGTERM" in results["segv"]["message"]

@@ -22,7 +22,7 @@ import pytest
 
 from corpus import (BY_NAME, CORPUS, ORPHAN_TAG, PARTIAL_QUESTIONS, REPO, SOLUTION, Payload, build_corpus,
                     SMALL_LIMITS, grade_command, make_assignment, processes_with)
-from nnassign.grade import STATUSES
+from nnassign.record import STATUSES
 from nnassign.sandbox import can_isolate
 
 WORKERS = 2

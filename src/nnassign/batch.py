@@ -1,7 +1,6 @@
 """Batch grading: a folder of submissions -> one result per submission -> grades.csv and reports.
 
-(Was ``nnassign.grade``; that name still imports this module.) One submission's grading is
-:mod:`nnassign.grading`; what both share (statuses, the result record, safe writing) is
+One submission's grading is :mod:`nnassign.grading`; what both share (statuses, the result record, safe writing) is
 :mod:`nnassign.record`, so the two do not import each other.
 
 Each submission is graded by `grade_one` (intake -> policy scan -> sandbox -> judge), which never

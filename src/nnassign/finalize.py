@@ -20,7 +20,8 @@ import io
 from dataclasses import dataclass, field
 
 from . import report
-from .grade import question_names, write_json_atomic, write_text_atomic
+from .batch import question_names
+from .record import write_json_atomic, write_text_atomic
 from .review.batch import Batch
 from .review.store import ScoreStore, answer_sha
 

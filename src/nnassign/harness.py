@@ -316,15 +316,18 @@ def serve(req_fd, resp_fd, ns, state):
         except MemoryError:  # the notebook holds all the memory allowed: no room even for a request
             os._exit(EXIT_OUT_OF_MEMORY)
         try:
-            reply = handle(request, ns, state)
-        except CallTimeout:   # the alarm fired just after the call returned
-            reply = {"ok": False, "error": "timeout", "message": "timed out"}
-        try:
-            wire.write_message(resp_fd, reply)
-        except wire.EncodeError as e:
-            what = request.get("name", "?") + ("()" if request.get("op") == "call" else "")
-            wire.write_message(resp_fd, {"ok": False, "error": "unsendable",
-                                         "message": f"{what} gave a value the grader cannot receive: {one_line(e)}"})
+            try:
+                reply = handle(request, ns, state)
+            except CallTimeout:   # the alarm fired just after the call returned
+                reply = {"ok": False, "error": "timeout", "message": "timed out"}
+            try:
+                wire.write_message(resp_fd, reply)
+            except wire.EncodeError as e:
+                what = request.get("name", "?") + ("()" if request.get("op") == "call" else "")
+                wire.write_message(resp_fd, {"ok": False, "error": "unsendable",
+                                             "message": f"{what} gave a value the grader cannot receive: {one_line(e)}"})
+        except MemoryError:   # no room to build or encode the reply: the grader reports memory-limit
+            os._exit(EXIT_OUT_OF_MEMORY)
 
 
 def main(argv=None):

@@ -25,6 +25,7 @@ of stopping the run; a test file that cannot be loaded raises :class:`TestFileEr
 
 import contextlib
 import hashlib
+import inspect
 import hmac
 import os
 import re
@@ -293,6 +294,33 @@ def _case_name(test_case):
     return func.__name__ if func is not None else test_case.name
 
 
+# Wall clock of one test's own computation in this process (calls into the sandbox have their own
+# limits; the grader's training run happens before the tests, outside this budget).
+TEST_SECONDS = 120
+
+
+def _bounded(test_func, name, oracle):
+    """``test_func`` under a time budget; running out of the grader's memory is the run's status."""
+    def run(**kwargs):
+        try:
+            with sandbox.time_budget(TEST_SECONDS):
+                return test_func(**kwargs)
+        except MemoryError:
+            note = getattr(oracle, "grader_out_of_memory", None)
+            if note is not None:
+                note(name)
+            raise MemoryError(f"{name} ran out of the grader's memory on what your functions returned") from None
+
+    run.__signature__ = inspect.signature(test_func)   # Otter passes arguments by parameter name
+    run.__name__ = test_func.__name__
+    return run
+
+
+def _uses_graded_run(files):
+    return any(name in GRADED_RUN_NAMES for tf in files for tc in tf.test_cases
+               for name in inspect.signature(tc.body.test_func).parameters)
+
+
 def run_tests(test_dir, oracle: "sandbox.Oracle", seed: int, question_names=None) -> list[QuestionResult]:
     """Run the questions' test cases against ``oracle``; see the module docstring."""
     files = load_test_files(test_dir, question_names)
@@ -302,7 +330,13 @@ def run_tests(test_dir, oracle: "sandbox.Oracle", seed: int, question_names=None
     folder = Path(test_dir).resolve().parent
     with _seed_environment(seed), _nn_data_importable(), _autograder_modules_importable(folder), \
             contextlib.chdir(folder):
+        if _uses_graded_run(files):
+            run = graded_run_of(oracle)   # first, so that no test's time budget pays for the training
+            if run.problem and "out of memory" in run.problem and hasattr(oracle, "grader_out_of_memory"):
+                oracle.grader_out_of_memory("the grader's training run")
         for tf in files:
+            for tc in tf.test_cases:
+                tc.body.test_func = _bounded(tc.body.test_func, _case_name(tc), oracle)
             try:
                 tf.run(env)
             except Exception as e:  # Otter itself failed (e.g. a test signature it cannot call)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from .grade import STATUSES  # the one list of statuses; every table here follows its order
+from .record import STATUSES  # the one list of statuses; every table here follows its order
 from .messages import clean_message  # a test's message without the test's source, once
 
 # What each status means for the student, shown before the grader's one-line message.

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from . import report
-from .grade import resolve_notebook, write_text_atomic
+from .record import resolve_notebook, write_text_atomic
 from .review.batch import BatchError, load_results
 
 CODE_K, CODE_WINDOW = 25, 6        # copydetect's defaults: noise threshold 25 tokens, guarantee 30

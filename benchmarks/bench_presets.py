@@ -53,7 +53,7 @@ def main():
     parser.add_argument("--keep", type=Path, help="build the course folders here instead of a temp folder")
     args = parser.parse_args()
     names = args.preset or list(presets.PRESETS)
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+    print(f"{cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"NumPy {np.__version__}, single-threaded BLAS")
     data_dir = Path(os.environ.get("NNASSIGN_DATA_DIR") or tempfile.mkdtemp(prefix="bench-data-"))
     os.environ["NNASSIGN_DATA_DIR"] = str(data_dir)
@@ -78,6 +78,16 @@ def main():
     for name, build, total, worst, acc, verdict in rows:
         print(f"| {name} | {total:.1f} s | {worst[0]:.1f} s | {acc} | {verdict} |")
     return 1 if slow else 0
+
+
+def cpu_name():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def load_config_text(name):

@@ -225,3 +225,29 @@ def test_imported_dataset_is_selected_and_checked(imported, tmp_path):
         config.prepare_data()
     with pytest.raises(Exception, match="must be the folder named after the dataset"):
         set_config(root, dataset={"name": "other-name", "path": str(copy)})
+
+
+@pytest.mark.parametrize("text, named", [
+    ("name: demo\nnormalisation: minmax\n", "normalisation: 'minmax' is not allowed; choose one of scale, zscore"),
+    ("name: demo\nhidden_neurons: 0\n", "hidden_neurons: 0 is out of range"),
+    ("name: demo\nhidden_neurons: 12.5\n", "hidden_neurons: expected a whole number"),
+    ("name: demo\nwritten_points: {written_q1: -2}\n", "written_points.written_q1: -2 is out of range"),
+    ("name: demo\ndataset: {name: mine}\n", "dataset: an imported dataset needs exactly the keys name and path"),
+    ("name: demo\ndataset: {name: mnist, path: data/mnist}\n", "dataset.name: 'mnist' is an official dataset"),
+    ("name: demo\ndataset: {name: '../up', path: data/up}\n", "dataset.name: expected a dataset name"),
+    ("name: demo\ndataset: {name: mine, path: data/mine}\n", "dataset.path"),
+])
+def test_new_config_keys_are_validated_naming_the_key(tmp_path, text, named):
+    from nnassign.config import ConfigError
+
+    (tmp_path / "assignment_config.yaml").write_text(text)
+    with pytest.raises(ConfigError) as error:
+        load_config(tmp_path / "assignment_config.yaml")
+    assert named in str(error.value) and "assignment_config.yaml" in str(error.value)
+
+
+def test_new_config_keys_have_defaults(tmp_path):
+    (tmp_path / "assignment_config.yaml").write_text("name: demo\n")
+    config = load_config(tmp_path / "assignment_config.yaml")
+    assert (config.normalisation, config.hidden_neurons, config.imported_dataset) == ("scale", None, None)
+    assert config.written_points_for("written_q1") == 1

@@ -24,7 +24,7 @@ INTRO = """\
 **The task in one paragraph.** Starting from this notebook, complete `forward` so that it ends in a
 softmax layer and gives a probability for every class; make `cross_entropy_loss` and
 `cross_entropy_derivative` return real values; make `backprop` start from that derivative; then choose
-`hidden_neurons`, `learning_rate` and `epochs` so that the trained network labels **more than 60%** of
+`hidden_neurons`, `learning_rate` and `epochs` so that the trained network labels **at least 60%** of
 the test images correctly. Along the way answer the seventeen questions **[Q1]**–**[Q17]**. Expect to
 explain any line of this notebook, yours or ours, in a short interview afterwards: understanding it is
 the point of the exercise.

@@ -13,7 +13,8 @@ the notebook's own driver cells included), the grader's training run is done onc
 * hostile entries: the questions they target earn 0, the rest what their base earns.
 
 A failing assertion prints a table: entry, question, test case, number of seeds, message.
-Set ``FAIRNESS_REPORT=<file>`` to get every entry's grades as JSON (for the issue's to-do list).
+Set ``FAIRNESS_REPORT=<file>`` to get every entry's grades as JSON (for the issue's to-do list), and
+``FAIRNESS_AUTOGRADER=<folder>`` to grade against another autograder folder than ``<repo>/autograder``.
 The mistakes and hostile entries are ``slow`` (each trains a network and is graded 20 times).
 """
 
@@ -35,7 +36,8 @@ from fairness.local_oracle import LocalOracle
 from nnassign import judge, nn_data
 
 REPO = Path(__file__).resolve().parents[1]
-AUTOGRADER = REPO / "autograder"
+# FAIRNESS_AUTOGRADER: grade against another autograder folder (e.g. a frozen copy while the tests are edited)
+AUTOGRADER = Path(os.environ.get("FAIRNESS_AUTOGRADER") or REPO / "autograder").resolve()
 TESTS = AUTOGRADER / "tests"
 N_SECRETS = int(os.environ.get("FAIRNESS_SECRETS", "20"))
 SECRETS = [f"fairness secret {i}: {'x' * i}" for i in range(N_SECRETS)]
@@ -234,6 +236,20 @@ def allowed_tier_failure(case, accuracy):
             and tiers().get(int(match.group(1)), 0.0) > accuracy)
 
 
+def secret_dependence(g):
+    """Rows for a total that depends on the secret: each question whose score varies, and its failing
+    cases with the number of seeds they fail in."""
+    if len(set(g.totals().values())) <= 1:
+        return []
+    rows = []
+    for question in g.by_seed[g.seeds[0]]:
+        if len({g.score(seed, question) for seed in g.seeds}) > 1:
+            for seed in g.seeds:
+                for c in g.failed_cases(seed, question):
+                    rows.append((g.name, seed, question, c.name, f"[score depends on the secret] {short(c.message)}"))
+    return rows
+
+
 # ---------------------------------------------------------------------------- correct implementations
 
 @pytest.mark.parametrize("style", sorted(CORRECT))
@@ -294,11 +310,7 @@ def test_a_mistake_costs_once_the_same_under_every_secret_and_is_named(grade, mi
                 problems.append((g.name, seed, mistake.question, "-",
                                  f"[message does not match /{mistake.pattern}/] {m}"))
     totals = g.totals()
-    if len(set(totals.values())) > 1:
-        counts = defaultdict(int)
-        for t in totals.values():
-            counts[t] += 1
-        problems.append((g.name, None, "total", "-", f"[total depends on the secret] totals: {dict(counts)}"))
+    problems += secret_dependence(g)
     print(f"\n{g.name}: totals {sorted(set(totals.values()))} of {g.possible()}; network "
           f"{'unchanged' if not may_suffer else 'changed'} (accuracy {g.own_accuracy})")
     assert not problems, f"{g.name} ({mistake.why or mistake.function}):\n" + table(problems, len(g.seeds))
@@ -341,7 +353,6 @@ def test_a_hostile_submission_gets_what_it_deserves(grade, entry):
                             problems.append((g.name, seed, question, c.name,
                                              f"[collateral: the base earns {sorted(expected)}] {c.message}"))
     totals = g.totals()
-    if len(set(totals.values())) > 1:
-        problems.append((g.name, None, "total", "-", f"[total depends on the secret] {sorted(set(totals.values()))}"))
+    problems += secret_dependence(g)
     print(f"\n{g.name}: totals {sorted(set(totals.values()))} of {g.possible()}")
     assert not problems, f"{g.name} ({entry.why}):\n" + table(problems, len(g.seeds))

@@ -115,6 +115,14 @@ def _dataset(key, v):
     return v
 
 
+def _public_seed(key, v):
+    _number(0, 2**32 - 1, integer=True)(key, v)
+    if v != 0:
+        raise ConfigError(f"{key}: {v} is not supported: the public checks run at seed 0 (students run them without "
+                          "NNASSIGN_SEED, and the release records their golden values there); leave it 0")
+    return v
+
+
 def _written_points(key, v):
     """A number for every written question, or {written_qN: points, default: points}."""
     if isinstance(v, dict):
@@ -144,7 +152,9 @@ SCHEMA = {
         "processes": (_number(8, 4096, integer=True), 64),
     },
     "seeds": {
-        "public": (_number(0, 2**32 - 1, integer=True), 0),
+        # The public checks run at seed 0 on students' machines (NNASSIGN_SEED unset) and the release
+        # records their golden values there: another value would reach no output, so it is refused.
+        "public": (_public_seed, 0),
         "secret_env": (_string(r"[A-Z_][A-Z0-9_]*", "an environment variable name"), "NNASSIGN_SECRET"),
     },
     "import_policy": {

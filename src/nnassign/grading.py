@@ -44,13 +44,15 @@ def _summary(status, oracle_message, cell_errors, violations, results):
 
 def forfeit_policy_points(results, violations):
     """A violation costs the `import_policy` question (worth the configured penalty), whatever its
-    own run-time check saw: the static scan cannot be fooled by emptying sys.modules."""
+    own run-time check saw: the scan and the import events cannot be fooled by emptying sys.modules."""
     message = "❌ " + "; ".join(v.describe() for v in violations[:5])
     for q in results:
         if q.name == POLICY_QUESTION:
             q.score = 0.0
             for case in q.cases:
                 case.passed, case.points, case.message = False, 0.0, message
+            for r in q.test_file.test_case_results:   # Otter's own records make the Gradescope results
+                r.passed, r.message = False, message
 
 
 def grade_submission(job, sha):

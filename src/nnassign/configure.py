@@ -141,7 +141,8 @@ def set_tier_text(nb, config):
     """The accuracy the text asks for follows accuracy_tiers.
 
     Outside reference answers, markdown `at least N%` becomes the lowest threshold and `N% is within
-    reach` the highest; the tier question's prompt gets a line listing every tier and its points.
+    reach` the highest (or "more", with one tier); the tier question's prompt gets a line listing every
+    tier and its points.
     """
     tiers = config.accuracy_tiers
     low, high = _percent(tiers[0]["min_accuracy"]), _percent(tiers[-1]["min_accuracy"])
@@ -153,7 +154,9 @@ def set_tier_text(nb, config):
                 in_solution = block.group(1).upper() == "BEGIN"
         elif cell.cell_type == "markdown" and not in_solution:
             cell.source = re.sub(r"at least \d+(?:\.\d+)?\s?%", f"at least {low}", cell.source)
-            cell.source = re.sub(r"\d+(?:\.\d+)?\s?% is within reach", f"{high} is within reach", cell.source)
+            # with a single tier the "within reach" figure would repeat the requirement: say "more"
+            cell.source = re.sub(r"\d+(?:\.\d+)?\s?% is within reach", f"{high if len(tiers) > 1 else 'more'} is within reach",
+                                 cell.source)
     name = tier_question(nb)
     if name is None:
         raise ReleaseError("the solution needs a test cell defining test_accuracy_threshold(params, ...)")

@@ -171,9 +171,16 @@ def test_train_validation_hidden(train, forward, cross_entropy_loss):
     assert np.allclose(ck.arr(history['val_error'], "history['val_error']"), error, atol=0.011), 'val_error must be the error rate on the whole validation set'
 
 @test_case(points=None, hidden=True)
-def test_train_on_the_real_data_hidden(params, history):
-    if params is None:
+def test_train_on_the_real_data_hidden(params, history, train):
+    import numpy as np
+    if params is not None:
+        assert params['W1'] is not None, 'train gave no parameters'
+        assert history is not None, 'train gave no history'
         return
-    assert params['W1'] is not None, 'train gave no parameters'
-    assert history is not None, 'train gave no history'
+    assert train is not None, 'train is not defined'
+    rng = np.random.default_rng(7)
+    X = rng.random((784, 128))
+    runs = [train(X, np.eye(10)[:, rng.integers(0, 10, size=128)], X[:, :16], np.eye(10)[:, :16], 8, 0.5, 1, batch_size=32, seed=0) for _ in range(2)]
+    assert all((r is not None and len(r) == 2 for r in runs)), 'train must return (params, history)'
+    assert not np.allclose(np.asarray(runs[0][0]['W2'], dtype=float), np.asarray(runs[1][0]['W2'], dtype=float)), 'train returned the same parameters for different labels: they must be learned from the data'
 

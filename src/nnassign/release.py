@@ -29,7 +29,7 @@ from .config import Config
 from .configure import (ReleaseError, dump_yaml_cell as _dump_yaml_cell, enforce_architecture, grading_json,
                         question_cells, raw_yaml_cell as _raw_yaml_cell, set_normalisation, set_points,
                         set_tier_text)
-from .golden import record_golden
+from .golden import GoldenError, record_golden
 from .leakguard import find_leaks, scan
 from .messages import clean_message
 
@@ -279,7 +279,10 @@ def build_release(config: Config, out_dir, run_tests=True):
         dist = tmp / "dist"
         run_otter_assign(master, dist)
         # the public checks' golden values, recorded from the solution: numbers for students, no code
-        golden = record_golden(dist / "student", config.solution_path)
+        try:
+            golden = record_golden(dist / "student", config.solution_path)
+        except GoldenError as e:
+            raise ReleaseError(str(e)) from None
         shutil.copyfile(golden, dist / "autograder" / golden.name)
         if run_tests:
             data_dir = config.prepare_data()

@@ -18,6 +18,7 @@ Set ``FAIRNESS_REPORT=<file>`` to get every entry's grades as JSON (for the issu
 The mistakes and hostile entries are ``slow`` (each trains a network and is graded 20 times).
 """
 
+import ast
 import contextlib
 import hashlib
 import json
@@ -244,9 +245,13 @@ def secret_dependence(g):
     rows = []
     for question in g.by_seed[g.seeds[0]]:
         if len({g.score(seed, question) for seed in g.seeds}) > 1:
+            failing = {seed: {c.name: c for c in g.failed_cases(seed, question)} for seed in g.seeds}
+            varying = {name for f in failing.values() for name in f
+                       if any(name not in other for other in failing.values())}
             for seed in g.seeds:
-                for c in g.failed_cases(seed, question):
-                    rows.append((g.name, seed, question, c.name, f"[score depends on the secret] {short(c.message)}"))
+                for name in sorted(varying & set(failing[seed])):
+                    c = failing[seed][name]
+                    rows.append((g.name, seed, question, c.name, f"[passes under some secrets only] {short(c.message)}"))
     return rows
 
 
@@ -269,6 +274,29 @@ def test_correct_implementation_gets_every_point_under_every_secret(grade, style
 
 # ---------------------------------------------------------------------------- single mistakes
 
+def reachable(source, root="train"):
+    """Top-level names that ``root`` uses, directly or through other top-level functions, classes and
+    tables (``ACTIVATIONS = {"relu": (relu, ...)}``): the functions whose mistakes change what train does."""
+    tree = ast.parse(source)
+    defs = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            defs[node.name] = node
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                if isinstance(t, ast.Name):
+                    defs[t.id] = node
+    seen, todo = set(), [root]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in defs:
+            continue
+        seen.add(name)
+        todo += [n.id for n in ast.walk(defs[name]) if isinstance(n, ast.Name)]
+    return seen
+
+
 def _same_network(a, b):
     if a.params is None or b.params is None:
         return a.params is None and b.params is None and a.run_problem == b.run_problem
@@ -280,7 +308,10 @@ def _same_network(a, b):
 def test_a_mistake_costs_once_the_same_under_every_secret_and_is_named(grade, mistake):
     base = grade(f"correct/{mistake.base}", CORRECT[mistake.base])
     g = grade(f"mistake/{mistake.name}", mistakes.build(mistake, CORRECT[mistake.base]))
-    may_suffer = set() if _same_network(g, base) else set(TRAINING_QUESTIONS)
+    # "Where the trained network suffers": the grader's own network changed, or the mistake is in a
+    # function train uses (q12 trains with other activations and data than the grader's run)
+    changed = not _same_network(g, base) or mistake.function in reachable(CORRECT[mistake.base])
+    may_suffer = set(TRAINING_QUESTIONS) if changed else set()
     problems = []
     # seeds differ between the entries (they hash different sources): compare question by question
     # with the base's score, which must be the same under all its seeds (its own test checks that)
@@ -311,8 +342,8 @@ def test_a_mistake_costs_once_the_same_under_every_secret_and_is_named(grade, mi
                                  f"[message does not match /{mistake.pattern}/] {m}"))
     totals = g.totals()
     problems += secret_dependence(g)
-    print(f"\n{g.name}: totals {sorted(set(totals.values()))} of {g.possible()}; network "
-          f"{'unchanged' if not may_suffer else 'changed'} (accuracy {g.own_accuracy})")
+    print(f"\n{g.name}: totals {sorted(set(totals.values()))} of {g.possible()}; training "
+          f"{'unaffected' if not may_suffer else 'affected'} (accuracy {g.own_accuracy})")
     assert not problems, f"{g.name} ({mistake.why or mistake.function}):\n" + table(problems, len(g.seeds))
 
 

@@ -114,7 +114,7 @@ def capture_public_q13(base_source):
     """{key: answer} for every call the public q13 tests make at seed 0, answered by the base."""
     from otter.test_files.exception_test import ExceptionTestFile
 
-    from fairness.local_oracle import LocalOracle
+    from fairness.local_oracle import LocalOracle, nn_data_importable
 
     ns = LocalOracle.from_source(base_source, driver=False).ns
     table = {}
@@ -136,18 +136,23 @@ def capture_public_q13(base_source):
     old = os.environ.get("NNASSIGN_SEED")
     os.environ["NNASSIGN_SEED"] = "0"
     try:
-        for case in tf.test_cases:
-            if case.hidden:
-                continue
-            func = case.body.test_func
-            names = func.__code__.co_varnames[:func.__code__.co_argcount]
-            func(**{n: spies[n] for n in names})
+        with nn_data_importable():   # the public tests import nn_data, shipped next to the notebook
+            _run_public_cases(tf, spies)
     finally:
         if old is None:
             os.environ.pop("NNASSIGN_SEED", None)
         else:
             os.environ["NNASSIGN_SEED"] = old
     return table
+
+
+def _run_public_cases(tf, spies):
+    for case in tf.test_cases:
+        if case.hidden:
+            continue
+        func = case.body.test_func
+        names = func.__code__.co_varnames[:func.__code__.co_argcount]
+        func(**{n: spies[n] for n in names})
 
 
 def build_table_lookup(base_source):
@@ -342,7 +347,7 @@ HOSTILE = [
     H("q13_answers_hard_coded", "small_randn", build_table_lookup,
       "predict, accuracy, confusion_matrix and per_class_report answer the public q13 inputs (seed 0) "
       "from a table captured by running the public tests once, and a constant otherwise",
-      zero=frozenset({"q13", "q14", "import_policy"}), free=frozenset({"q12"})),
+      zero=frozenset({"q13"})),   # train is honest: the grader evaluates its network with its own forward pass
     H("fake_training_random_weights", "cs231n", replacing(train='''
         def train(X, Y, X_val, Y_val, hidden_neurons, learning_rate, epochs, batch_size=64, seed=0,
                   activation="relu", eval_every=100):
@@ -432,8 +437,9 @@ HOSTILE = [
             X = np.asarray(X, dtype=np.float64)
             A = np.vstack([X, np.ones((1, X.shape[1]))])
             return np.argmax(A.T @ _W, axis=1)
-        '''), "predict answers from a model of its own, whatever params it is given",
-      zero=frozenset({"q14", "import_policy"}), fail_with=(("q13", "predict"),)),
+        '''), "predict answers from a model of its own, whatever params it is given (train is honest: "
+              "the tiers belong to its network, which the grader evaluates with its own forward pass)",
+      fail_with=(("q13", "predict"),)),
     H("forbidden_import_hidden_at_run_time", "he64", appending('''
         import sys as _sys
 

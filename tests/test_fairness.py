@@ -3,7 +3,7 @@
 Every entry (a module's source) is executed once into an in-process oracle (``fairness.local_oracle``,
 the notebook's own driver cells included), the grader's training run is done once, then
 ``judge.run_tests(<repo>/autograder/tests, oracle, seed)`` grades it under ``FAIRNESS_SECRETS``
-(default 20) seeds derived from as many secrets and the source's SHA-256, as the batch grader does.
+(default 3 in the suite; set 20 for the full check) seeds derived from as many secrets and the source's SHA-256, as the batch grader does.
 
 * correct implementations: every case passes under every seed, except accuracy tiers above the test
   accuracy of the network the grader trained with the module's own hyperparameters;
@@ -40,7 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 # FAIRNESS_AUTOGRADER: grade against another autograder folder (e.g. a frozen copy while the tests are edited)
 AUTOGRADER = Path(os.environ.get("FAIRNESS_AUTOGRADER") or REPO / "autograder").resolve()
 TESTS = AUTOGRADER / "tests"
-N_SECRETS = int(os.environ.get("FAIRNESS_SECRETS", "20"))
+N_SECRETS = int(os.environ.get("FAIRNESS_SECRETS", "3"))   # 20 for the full check of issue 7
 SECRETS = [f"fairness secret {i}: {'x' * i}" for i in range(N_SECRETS)]
 DRIVER_SUBSET = 3000        # the notebook's own cells run on this many training images (NNASSIGN_SUBSET)
 TIER_CASE = re.compile(r"test_accuracy_tier_(\d+)$")

@@ -82,6 +82,8 @@ def test_gradient_check_uses_float64(gradient_check, forward, cross_entropy_loss
     assert result.size == 1, 'gradient_check must return one number'
     result = float(result)
     assert np.isfinite(result) and result >= 0, f'gradient_check returned {result}: a relative error is a finite number >= 0'
+    coarse = gradient_check(X.astype(np.float32), Y.astype(np.float32), as32, activation='tanh', eps=0.3)
+    assert coarse is not None and float(np.asarray(coarse, dtype=np.float64)) != result, 'gradient_check returned the same number for eps=1e-6 and eps=0.3: it must measure the finite differences with the eps given'
     if worst < 1e-05:
         assert result < 0.0001, f'with float32 inputs gradient_check reported {result:.1e}, but in float64 your functions agree to {worst:.1e}: a change of eps = 1e-6 is lost in float32 rounding, so the check must work in float64'
 

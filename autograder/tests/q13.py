@@ -41,6 +41,8 @@ def test_accuracy(accuracy):
     got = accuracy(predictions, labels)
     assert got is not None, 'accuracy returned None: not implemented yet?'
     got = float(np.asarray(got))
+    if np.isclose(got, right / n):
+        return
     if np.isclose(got, 100 * right / n):
         raise AssertionError('accuracy returned a percentage: return a fraction in [0, 1]')
     if np.isclose(got, right):

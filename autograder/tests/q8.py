@@ -6,7 +6,7 @@ name = "q8"
 points = 2
 
 @test_case(points=None, hidden=False)
-def test_forward_shapes_and_cache(forward):
+def test_forward_shapes_and_cache(forward, softmax):
     import os
     import numpy as np
     assert forward is not None, 'forward is not defined: run the cell that defines it'
@@ -27,7 +27,14 @@ def test_forward_shapes_and_cache(forward):
     for key, shape in (('Z1', (H, m)), ('A1', (H, m)), ('Z2', (10, m))):
         got = np.asarray(cache[key]).shape
         assert got == shape, f"cache['{key}'] has shape {got}, expected {shape}"
-    assert np.allclose(A2.sum(axis=0), 1), 'the columns of A2 must sum to 1: apply softmax to Z2'
+    if not np.allclose(A2.sum(axis=0), 1):
+        try:
+            own = np.asarray(softmax(np.asarray(cache['Z2'], dtype=np.float64)), dtype=np.float64)
+        except Exception:
+            own = None
+        assert own is not None and own.shape == A2.shape and np.allclose(A2, own, atol=1e-06), 'the columns of A2 must sum to 1: A2 is the softmax of Z2'
+    Z1 = np.asarray(cache['Z1'], dtype=np.float64)
+    assert np.ptp(Z1) > 0 and np.ptp(A2) > 0, 'forward returned the same number everywhere: it must compute the layers from X and params'
 
 @test_case(points=None, hidden=False)
 def test_forward_values(forward, softmax, relu, tanh):

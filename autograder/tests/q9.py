@@ -28,6 +28,9 @@ def test_backprop_shapes(backprop):
     expected = {'dW1': (H, 784), 'db1': (H, 1), 'dW2': (10, H), 'db2': (10, 1)}
     for key, shape in expected.items():
         assert shapes[key] == shape, f'{key} has shape {shapes[key]}, expected {shape} (the shape of the parameter)'
+    values = [np.asarray(grads[k], dtype=np.float64) for k in ('dW1', 'db1', 'dW2', 'db2')]
+    assert all((np.all(np.isfinite(v)) for v in values)), 'backprop returned nan or inf'
+    assert np.ptp(values[2]) > 0 and np.ptp(values[0]) > 0, 'backprop returned the same number everywhere: the gradients depend on X, Y and the parameters'
 
 @test_case(points=None, hidden=False)
 def test_backprop_values(backprop, cross_entropy_derivative, relu_derivative):
@@ -128,7 +131,7 @@ def test_backprop_matches_finite_differences(backprop, cross_entropy_derivative,
         A2, cache = ck.forward(X, P, name)
         grads = backprop(X, Y, P, {k: v.copy() for k, v in cache.items()}, activation=name)
         assert isinstance(grads, dict) and all((k in grads for k in ('dW1', 'db1', 'dW2', 'db2'))), 'backprop must return a dict with dW1, db1, dW2, db2'
-        got = {k: ck.arr(grads[k], f"backprop's {k}") for k in ('dW1', 'db1', 'dW2', 'db2')}
+        got = {k: ck.finite(ck.arr(grads[k], f"backprop's {k}"), f"backprop's {k}") for k in ('dW1', 'db1', 'dW2', 'db2')}
         dZ2_own = ck.usable(ck.try_student(cross_entropy_derivative, A2, Y))
         slope_own = ck.usable(ck.try_student(slopes[name], cache['Z1']))
         truths = []

@@ -84,8 +84,8 @@ def _student_call(oracle, name, *args, **kwargs):
         return oracle.call(name, args, kwargs, timeout=timeout)
     except sandbox.NotDefined:
         raise RunFailed(f"{name} is not defined in your notebook") from None
-    except sandbox.StudentError as e:
-        raise RunFailed(f"your {name} raised {e}") from None
+    except sandbox.StudentError as e:   # its message already reads "your <name> raised ..."
+        raise RunFailed(str(e)) from None
     except sandbox.OracleError as e:
         raise RunFailed(f"calling your {name} failed: {e}") from None
 

@@ -45,5 +45,6 @@ def test_softmax_large_logits(softmax):
     A, reference = (np.asarray(A, dtype=np.float64), np.asarray(reference, dtype=np.float64))
     assert np.all(np.isfinite(A)), 'softmax of logits near ±1e4 gave nan/inf: exp overflows for large logits; softmax does not change when a constant is subtracted from a column, so make the largest exponent 0'
     assert np.allclose(A.sum(axis=0), 1, atol=1e-06), 'columns do not sum to 1 for large logits: normalise each column (one sample) separately'
+    assert np.ptp(reference) > 0.001, 'softmax gives the same probability to every class whatever the logits: larger logits must get larger probabilities'
     assert np.allclose(A, reference, atol=1e-06), "adding a constant to a column of logits must not change its softmax: subtract each column's own maximum, not the maximum of the whole matrix"
 

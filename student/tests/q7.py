@@ -22,6 +22,8 @@ def test_init_shapes(init_params):
     assert shapes['W2'] != (32, 10), 'W2 has shape (H, 10): transposed - it must be (10, H) so that W2 @ A1 works'
     assert shapes['W2'] == (10, 32), f"W2 has shape {shapes['W2']}, expected (n_out, H) = (10, 32)"
     assert shapes['b2'] == (10, 1), f"b2 has shape {shapes['b2']}, expected (n_out, 1) = (10, 1); a (10,) vector would not broadcast over the columns"
+    W1 = np.asarray(p['W1'], dtype=np.float64)
+    assert np.all(np.isfinite(W1)) and np.unique(W1).size > W1.size // 2, 'W1 repeats the same values: draw each weight independently at random'
 
 @test_case(points=None, hidden=False)
 def test_init_values(init_params):

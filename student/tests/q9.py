@@ -28,6 +28,9 @@ def test_backprop_shapes(backprop):
     expected = {'dW1': (H, 784), 'db1': (H, 1), 'dW2': (10, H), 'db2': (10, 1)}
     for key, shape in expected.items():
         assert shapes[key] == shape, f'{key} has shape {shapes[key]}, expected {shape} (the shape of the parameter)'
+    values = [np.asarray(grads[k], dtype=np.float64) for k in ('dW1', 'db1', 'dW2', 'db2')]
+    assert all((np.all(np.isfinite(v)) for v in values)), 'backprop returned nan or inf'
+    assert np.ptp(values[2]) > 0 and np.ptp(values[0]) > 0, 'backprop returned the same number everywhere: the gradients depend on X, Y and the parameters'
 
 @test_case(points=None, hidden=False)
 def test_backprop_values(backprop, cross_entropy_derivative, relu_derivative):

@@ -601,7 +601,7 @@ def test_student_folder_has_what_the_student_needs(release):
     for needed in ("pip install -r requirements.txt", "python nn_data.py fashion-mnist", NOTEBOOK,
                    "grader.check", "grader.export", "NNASSIGN_DATA_MIRROR", "[Q1]", "[Q17]"):
         assert needed in readme, needed
-    assert sorted(p.name for p in student.iterdir()) == ["README.md", "grading.json", "nn_data.py", NOTEBOOK,
+    assert sorted(p.name for p in student.iterdir()) == ["README.md", "golden.json", "grading.json", "nn_data.py", NOTEBOOK,
                                                          "requirements.txt", "tests"]
 
 

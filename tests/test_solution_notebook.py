@@ -75,6 +75,7 @@ def executed(dist, data_root, tmp_path_factory):
     """The solution notebook executed in a kernel, with the autograder tests run at the end."""
     work = tmp_path_factory.mktemp("run")
     shutil.copy((SOLUTION.parent / "nn_data.py").resolve(), work / "nn_data.py")
+    shutil.copy(SOLUTION.parent / "nn_checks.py", work / "nn_checks.py")   # the hidden tests import it
     nb = nbformat.read(SOLUTION, as_version=4)
     runner = f"""
 import glob, json, os

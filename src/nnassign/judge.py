@@ -181,10 +181,11 @@ def graded_run_of(oracle) -> "graded_run.GradedRun":
 class OracleEnvironment(Mapping):
     """The ``global_environment`` Otter passes names from; every lookup asks the sandbox afresh,
     so a test that changes a fetched value cannot affect the next test. ``params`` and ``history``
-    are the products of the grader's own call of ``train`` (see :mod:`nnassign.graded_run`)."""
+    are the products of the grader's own call of ``train`` (see :mod:`nnassign.graded_run`) when the
+    autograder folder holds the assignment's grading.json."""
 
-    def __init__(self, oracle: "sandbox.Oracle"):
-        self._oracle = oracle
+    def __init__(self, oracle: "sandbox.Oracle", graded_run=True):
+        self._oracle, self._graded_run = oracle, graded_run
 
     def _graded(self, name):
         run = graded_run_of(self._oracle)
@@ -199,7 +200,7 @@ class OracleEnvironment(Mapping):
     def __getitem__(self, name: str) -> Any:
         if not isinstance(name, str):
             raise KeyError(name)
-        if name in GRADED_RUN_NAMES:
+        if name in GRADED_RUN_NAMES and self._graded_run:
             return self._graded(name)
         try:
             return _from_sandbox(self._oracle, self._oracle.get(name))
@@ -256,9 +257,11 @@ def _nn_data_importable():
 def _autograder_modules_importable(folder: Path):
     """Hidden tests ``import nn_checks`` (reference arithmetic shipped in the autograder folder only)."""
     sys.path.insert(0, str(folder))
+    writes, sys.dont_write_bytecode = sys.dont_write_bytecode, True   # no __pycache__ in the autograder
     try:
         yield
     finally:
+        sys.dont_write_bytecode = writes
         with contextlib.suppress(ValueError):
             sys.path.remove(str(folder))
         sys.modules.pop("nn_checks", None)
@@ -324,19 +327,23 @@ def _uses_graded_run(files):
 def run_tests(test_dir, oracle: "sandbox.Oracle", seed: int, question_names=None) -> list[QuestionResult]:
     """Run the questions' test cases against ``oracle``; see the module docstring."""
     files = load_test_files(test_dir, question_names)
-    env = OracleEnvironment(oracle)
-    results = []
     # Tests read grading.json from the current folder: it must be the autograder's, not ours.
     folder = Path(test_dir).resolve().parent
+    # The grader's own training run needs the assignment's settings, which `nnassign release` writes.
+    graded = (folder / "grading.json").exists()
+    env = OracleEnvironment(oracle, graded_run=graded)
+    results = []
     with _seed_environment(seed), _nn_data_importable(), _autograder_modules_importable(folder), \
             contextlib.chdir(folder):
-        if _uses_graded_run(files):
+        if graded and _uses_graded_run(files):
             run = graded_run_of(oracle)   # first, so that no test's time budget pays for the training
             if run.problem and "out of memory" in run.problem and hasattr(oracle, "grader_out_of_memory"):
                 oracle.grader_out_of_memory("the grader's training run")
         for tf in files:
             for tc in tf.test_cases:
-                tc.body.test_func = _bounded(tc.body.test_func, _case_name(tc), oracle)
+                params = inspect.signature(tc.body.test_func).parameters.values()
+                if all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in params):  # as Otter calls it
+                    tc.body.test_func = _bounded(tc.body.test_func, _case_name(tc), oracle)
             try:
                 tf.run(env)
             except Exception as e:  # Otter itself failed (e.g. a test signature it cannot call)

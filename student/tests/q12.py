@@ -49,9 +49,9 @@ def test_train_history(train, forward, cross_entropy_loss):
     losses = np.asarray(history['train_loss'], dtype=np.float64)
     assert np.all(np.isfinite(losses)), 'the training loss became nan/inf'
     assert losses[-5:].mean() < 0.5 * losses[:3].mean(), f"the training loss did not go down (from {losses[:3].mean():.2f} to {losses[-5:].mean():.2f}) on an easy problem: check that update subtracts the gradient and that each minibatch's X and Y belong together"
-    final = float(np.asarray(cross_entropy_loss(forward(X, params)[0], Y), dtype=np.float64))
+    final = np.mean([float(np.asarray(cross_entropy_loss(forward(X[:, i:i + 32], params)[0], Y[:, i:i + 32]), dtype=np.float64)) for i in range(0, 320, 32)])
     tail = losses[-3:].mean()
-    assert 0.4 * tail - 0.15 <= final <= 1.6 * tail + 0.25, f'the returned parameters have a training loss of {final:.3f} but the history ends near {tail:.3f}: history must record the training of the parameters train returns'
+    assert 0.3 * tail - 0.2 <= final <= 2.0 * tail + 0.3, f'the returned parameters have a training loss of {final:.3f} but the history ends near {tail:.3f}: history must record the training of the parameters train returns'
 
 @test_case(points=None, hidden=False)
 def test_train_shuffles_every_epoch(train, forward, cross_entropy_loss):
@@ -82,7 +82,7 @@ def test_train_shuffles_every_epoch(train, forward, cross_entropy_loss):
     def same(a, b):
         return np.allclose(a, b, rtol=2e-05, atol=1e-06)
     in_data_order = np.array([loss_of(np.arange(i * 32, (i + 1) * 32)) for i in range(10)])
-    full = loss_of(np.arange(320))
+    full = in_data_order.mean()
     shuffled = np.array([loss_of(np.random.default_rng(k).permutation(320)[:32]) for k in range(4)])
     decidable = np.abs(shuffled - in_data_order[:4]).max() > 50 * (2e-05 * abs(full) + 1e-06)
     if decidable:
@@ -93,7 +93,7 @@ def test_train_shuffles_every_epoch(train, forward, cross_entropy_loss):
         assert np.isclose(mean, full, rtol=0.0001, atol=1e-06), 'an epoch must visit every sample exactly once: slice the minibatches out of a permutation, do not draw samples at random'
 
 @test_case(points=None, hidden=False)
-def test_train_is_reproducible(train, forward, cross_entropy_loss):
+def test_train_is_reproducible(train):
     import os
     import numpy as np
     assert train is not None, 'train is not defined: run the cell that defines it'
@@ -112,7 +112,4 @@ def test_train_is_reproducible(train, forward, cross_entropy_loss):
     same = np.allclose(np.asarray(h1['train_loss']), np.asarray(h2['train_loss'])) and np.allclose(np.asarray(p1['W1']), np.asarray(p2['W1']))
     assert same, 'two runs with seed=3 gave different results: create every random generator from seed (init_params(..., seed=seed), np.random.default_rng(seed) for the shuffling)'
     assert not np.allclose(np.asarray(p1['W1']), np.asarray(p3['W1'])), 'seed=3 and seed=4 gave the same network: pass seed on to init_params and to the shuffling generator'
-    final = float(np.asarray(cross_entropy_loss(forward(X, p1)[0], Y), dtype=np.float64))
-    tail = float(np.mean(np.asarray(h1['train_loss'], dtype=np.float64)[-3:]))
-    assert 0.4 * tail - 0.15 <= final <= 1.6 * tail + 0.25, f'the returned parameters have a training loss of {final:.3f} but the history ends near {tail:.3f}: history must record the training of the parameters train returns'
 

@@ -147,7 +147,10 @@ def use_normalisation(nb, method):
     setup = [c for c in nb.cells if c.cell_type == "code" and re.search(r"^DATASET\s*=", c.source, re.M)]
     if len(setup) != 1:
         raise PresetError(f"use_normalisation: expected one cell setting DATASET = ..., found {len(setup)}")
-    if not re.search(r"^NORMALISATION\s*=", setup[0].source, re.M):
+    if re.search(r"^NORMALISATION\s*=", setup[0].source, re.M):   # the base notebook has the switch: set it
+        setup[0].source = re.sub(r'^NORMALISATION\s*=\s*"\w+"', f'NORMALISATION = "{method}"', setup[0].source,
+                                 count=1, flags=re.M)
+    else:
         setup[0].source = re.sub(r"^(DATASET\s*=.*)$", rf'\1\nNORMALISATION = "{method}"  # how images become inputs: '
                                  r'preprocess(images, method=NORMALISATION)', setup[0].source, count=1, flags=re.M)
     tests, changed = _in_tests(nb), 0
@@ -161,7 +164,8 @@ def use_normalisation(nb, method):
         changed += n
         if method != "scale":  # z-scored columns are not in [0, 1]: let imshow scale each image
             cell.source = cell.source.replace(", vmin=0, vmax=1", "")
-    if changed == 0:
+    already = any(c.cell_type == "code" and "method=NORMALISATION" in c.source for c in nb.cells)
+    if changed == 0 and not already:
         raise PresetError("use_normalisation: no call preprocess(images) found outside solutions and tests")
     return nb
 

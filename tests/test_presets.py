@@ -184,6 +184,13 @@ def test_architecture_and_normalisation_the_notebook_cannot_follow_are_refused(t
     root = presets.create_course(tmp_path / "c", "tiny-mnist")
     with pytest.raises(ReleaseError, match="hidden_neurons: 64, but the solution sets hidden_neurons = 10"):
         build_release(set_config(root, hidden_neurons=64), root, run_tests=False)
+    # a solution notebook without the NORMALISATION switch cannot follow normalisation: zscore
+    solution = root / "solution" / "nn_from_scratch.ipynb"
+    nb = nbformat.read(solution, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.source = re.sub(r"^NORMALISATION\s*=.*\n?", "", cell.source, flags=re.M)
+    nbformat.write(nb, solution)
     with pytest.raises(ReleaseError, match='normalisation: zscore needs a code cell setting NORMALISATION'):
         build_release(set_config(root, hidden_neurons=10, normalisation="zscore"), root, run_tests=False)
 

@@ -32,7 +32,7 @@ KERNEL_SEED = "20240917"  # a non-default NNASSIGN_SEED, as the grader would use
 # (public, hidden) test functions per code question
 EXPECTED_TESTS = {
     "q1": (3, 2), "q2": (2, 1), "q3": (2, 1), "q4": (2, 1), "q5": (1, 1), "q6": (2, 1), "q7": (2, 1),
-    "q8": (2, 1), "q9": (3, 1), "q10": (1, 1), "q11": (2, 1), "q12": (4, 2), "q13": (4, 1), "q14": (1, 0),
+    "q8": (2, 1), "q9": (3, 1), "q10": (1, 1), "q11": (2, 1), "q12": (4, 3), "q13": (4, 1), "q14": (1, 0),
     "import_policy": (1, 0),
 }
 

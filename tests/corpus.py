@@ -635,12 +635,8 @@ CORPUS = [
              "train fits on the test split when it sees the real data: the sandbox's test labels are decoys, "
              "so the network the grader gets is at chance level: no tiers, no policy points"),
     nb_entry("fake-training", lambda m: append(m.fast, FAKE_TRAINING), "graded",
-             fast_without("q14", "import_policy", cases=(
-                 "test_hyperparameters", "test_train_history", "test_train_shuffles_every_epoch",
-                 "test_train_learns_hidden", "test_train_validation_hidden", "test_train_on_the_real_data_hidden")),
-             r"test case\(s\) failed",
-             "train returns random weights with a made-up falling history: nothing for training (only its "
-             "seed handling is right), tiers or policy"),
+             fast_without("q12", "q14", "import_policy"), r"test case\(s\) failed",
+             "train returns random weights with a made-up falling history: nothing for training, tiers or policy"),
 ]
 
 BY_NAME = {e.name: e for e in CORPUS}

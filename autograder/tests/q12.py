@@ -70,6 +70,10 @@ def test_train_shuffles_every_epoch(train, forward, cross_entropy_loss):
     assert out is not None, 'train returned None: not implemented yet?'
     assert len(out) == 2, 'train must return a pair (params, history)'
     params, history = out
+    once = train(X, Y, X_val, Y_val, hidden_neurons=16, learning_rate=0.0, epochs=1, batch_size=32, seed=0, eval_every=1000)
+    assert once is not None and len(once) == 2, 'train must return a pair (params, history)'
+    if not np.allclose(np.asarray(once[0]['W1'], dtype=np.float64), np.asarray(params['W1'], dtype=np.float64)):
+        raise AssertionError('with learning_rate=0 the parameters still changed from one epoch to the next: each step must be learning_rate times the gradient')
     losses = np.asarray(history['train_loss'], dtype=np.float64)
     assert losses.size == 20, f"history['train_loss'] has {losses.size} entries, expected one per update (2 epochs of 10 minibatches)"
     assert np.all(np.isfinite(losses)), "history['train_loss'] holds nan or inf"
@@ -112,6 +116,9 @@ def test_train_is_reproducible(train):
     same = np.allclose(np.asarray(h1['train_loss']), np.asarray(h2['train_loss'])) and np.allclose(np.asarray(p1['W1']), np.asarray(p2['W1']))
     assert same, 'two runs with seed=3 gave different results: create every random generator from seed (init_params(..., seed=seed), np.random.default_rng(seed) for the shuffling)'
     assert not np.allclose(np.asarray(p1['W1']), np.asarray(p3['W1'])), 'seed=3 and seed=4 gave the same network: pass seed on to init_params and to the shuffling generator'
+    other = train(X, Y[::-1], X_val, Y_val, hidden_neurons=8, learning_rate=0.3, epochs=1, batch_size=32, seed=3, eval_every=5)
+    assert other is not None and len(other) == 2, 'train must return a pair (params, history)'
+    assert not np.allclose(np.asarray(other[0]['W1']), np.asarray(p1['W1'])), 'train returned the same parameters for other labels: the parameters must be learned from the X and Y train receives'
 
 @test_case(points=None, hidden=True)
 def test_train_learns_hidden(train):

@@ -125,6 +125,8 @@ def test_evaluation_hidden(predict, accuracy, confusion_matrix, per_class_report
     preds = np.where(rng.random(m) < 0.6, labels, rng.integers(0, 10, size=m))
     acc = ck.arr(accuracy(preds, labels), 'accuracy')
     assert np.isclose(float(acc), np.mean(preds == labels)), 'accuracy is wrong'
+    assert np.isclose(float(ck.arr(accuracy(labels, labels), 'accuracy')), 1.0), 'accuracy of perfect predictions must be 1'
+    assert np.isclose(float(ck.arr(accuracy((labels + 1) % 10, labels), 'accuracy')), 0.0), 'accuracy of predictions that are all wrong must be 0'
     n = int(rng.integers(10, 13))
     expected = np.zeros((n, n), dtype=np.int64)
     np.add.at(expected, (labels, preds), 1)

@@ -191,12 +191,15 @@ def _unknown_keys(folder, m, out):
 
 # ---------------------------------------------------------------------------- isolation probes
 
+# The grader's processes are `python -m pytest` and `nnassign grade`; the sandbox's own PID 1 (bwrap) may
+# name a pytest temporary folder among its arguments, which is not a leak, so look for the commands.
 SEE_PROCESSES = sabotage_if(
     "import os\n"
     "pids = [p for p in os.listdir('/proc') if p.isdigit()]\n"
-    "cmdlines = ' '.join(open(f'/proc/{p}/cmdline', 'rb').read().decode(errors='replace') for p in pids\n"
-    "                    if os.path.exists(f'/proc/{p}/cmdline'))\n"
-    "seen = len(pids) > 20 or 'pytest' in cmdlines or 'nnassign.cli' in cmdlines")
+    "cmdlines = b'\\n'.join(open(f'/proc/{p}/cmdline', 'rb').read() for p in pids\n"
+    "                      if os.path.exists(f'/proc/{p}/cmdline'))\n"
+    "seen = len(pids) > 20 or b'-m\\x00pytest' in cmdlines or b'nnassign.cli' in cmdlines\n"
+    "seen = seen or any(b'/bin/nnassign\\x00grade' in c or c.startswith(b'nnassign\\x00grade') for c in cmdlines.split(b'\\n'))")
 
 NESTED_USERNS = sabotage_if(
     "import ctypes\n"
@@ -260,11 +263,12 @@ BREAKERS = [
        r"broke the grading protocol while running softmax: two arrays share the same data",
        "softmax's reply is 32 MB referenced 40 times (1.3 GB decoded): refused, the run stops there"),
     nb("huge-hidden-layer", lambda m, out: append(m.fast, HUGE_HIDDEN), "memory-limit",
-       fast_without("q12", "q14", "import_policy"), r"^train (ran out of memory|returned more than the grader)",
-       "train gives 60,000 hidden units (188 MB of W1) whatever it is asked: every test of train (q12) and "
-       "of the trained model (q14, import policy) fails, on a shape check or on the sandbox's memory limit; "
-       "the grader's own memory stays bounded (replies <= 256 MB, decoded without copies); where the run "
-       "stops depends on which of the two limits is met first, so the rest is at most the fast run's",
+       fast_without("q12", "q14", "import_policy"),
+       r"ran out of (the grader's )?memory|returned more than the grader",
+       "train gives 60,000 hidden units (188 MB of W1) whatever it is asked: the grader's own training run "
+       "refuses them on their shape, and a test of train that computes on them runs out of the grader's "
+       "memory budget (memory-limit) instead of exhausting the machine; every test of the trained model "
+       "(q14, import policy) and of train (q12) fails; the rest is at most the fast run's",
        at_most=True),
     nb("memory-in-call", lambda m, out: append(m.partial, MEMORY_IN_CALL), "memory-limit", FIRST_FOUR,
        r"^cross_entropy_derivative ran out of memory",

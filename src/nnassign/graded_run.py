@@ -144,11 +144,15 @@ def _split(labels):
     return np.sort(np.concatenate(train)), np.sort(rest[:VALIDATION_IMAGES])
 
 
-def _loss(params, X, labels):
-    """Mean cross-entropy of a ReLU network on columns X, in float64 (the grader's own arithmetic)."""
+def _logits(params, X):
+    """Z2 of a ReLU network on columns X, in float64 (the grader's own arithmetic)."""
     P = {k: v.astype(np.float64) for k, v in params.items()}
-    Z1 = P["W1"] @ X.astype(np.float64) + P["b1"]
-    Z2 = P["W2"] @ np.maximum(Z1, 0) + P["b2"]
+    return P["W2"] @ np.maximum(P["W1"] @ X.astype(np.float64) + P["b1"], 0) + P["b2"]
+
+
+def _loss(params, X, labels):
+    """Mean cross-entropy of a ReLU network on columns X."""
+    Z2 = _logits(params, X)
     Z2 = Z2 - Z2.max(axis=0, keepdims=True)
     log_probs = Z2 - np.log(np.exp(Z2).sum(axis=0, keepdims=True))
     return float(-log_probs[labels, np.arange(labels.size)].mean())
@@ -292,8 +296,7 @@ def _test_accuracy(oracle, settings, params, run):
     looked-up answer) is replaced by that forward pass: q13 grades predict, the tiers the network."""
     images, labels = nn_data.load_dataset(settings.dataset, "test", data_dir=settings.data_dir)
     X = _inputs(oracle, images, settings.normalisation, run)
-    P = {k: v.astype(np.float64) for k, v in params.items()}
-    own = (P["W2"] @ np.maximum(P["W1"] @ X.astype(np.float64) + P["b1"], 0) + P["b2"]).argmax(axis=0)
+    own = _logits(params, X).argmax(axis=0)
     try:
         predicted = np.asarray(_student_call(oracle, "predict", X, params, activation="relu")).ravel()
         agree = float(np.mean(own == predicted)) if predicted.shape == labels.shape else 0.0

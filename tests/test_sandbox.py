@@ -309,6 +309,21 @@ def test_memory_error_in_a_called_function_is_a_memory_limit():
         assert oracle.alive and oracle.call("softmax", (np.zeros((2, 1)),)).shape == (2, 1)
 
 
+def test_an_error_is_reported_in_the_function_of_the_notebook_that_raised_it():
+    # train is not charged with a neighbour's bug: the error names the notebook's function it arose in
+    nb = notebook("def backprop(*args):\n    return np.ones((2, 3)) + np.ones((3, 2))\n\n"
+                  "def train(*args):\n    return backprop(*args)\n\n"
+                  "def softmax(Z):\n    return np.asarray(Z).reshape(2, 2)")
+    with Sandbox(nb, limits=FAST) as oracle:
+        with pytest.raises(StudentError, match=r"^your train raised ValueError in your backprop: operands could not be broadcast") as e:
+            oracle.call("train", ())
+        assert e.value.where == "backprop"
+        # an error inside NumPy, called from softmax itself, names no other function
+        with pytest.raises(StudentError, match=r"^your softmax raised ValueError: ") as e:
+            oracle.call("softmax", (np.zeros(3),))
+        assert e.value.where is None
+
+
 # ---------------------------------------------------------------------------- exits and crashes
 
 def test_sys_exit_is_a_cell_error_and_the_rest_still_runs():

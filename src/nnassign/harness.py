@@ -55,6 +55,35 @@ def describe_exception(e):
     return type(e).__name__, msg
 
 
+_LIBRARY_DIRS = tuple({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix,
+                                                     os.path.dirname(os.path.dirname(__file__)))})
+
+
+def failing_function(e):
+    """The innermost function of the notebook's own code in ``e``'s traceback (None when the error
+    arose outside it): ``train`` failing inside the student's ``backprop`` is then reported as
+    backprop's error, the function that has the bug."""
+    found, tb = None, getattr(e, "__traceback__", None)
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        path = os.path.realpath(code.co_filename) if not code.co_filename.startswith("<") else ""
+        if not path.startswith(_LIBRARY_DIRS) and code.co_name.isidentifier():
+            found = code.co_name
+        tb = tb.tb_next
+    return found
+
+
+def call_error_reply(name, e):
+    """The reply for an error raised by a call of ``name``: its type, message and, when it arose in
+    another of the notebook's functions, that function's name."""
+    kind, message = describe_exception(e)
+    inner = failing_function(e)
+    reply = {"ok": False, "error": "student", "type": kind, "message": message}
+    if inner and inner != name:
+        reply["where"] = inner
+    return reply
+
+
 # ---------------------------------------------------------------------------- confinement
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -264,8 +293,7 @@ def handle(request, ns, state):
     except CallTimeout:
         return {"ok": False, "error": "timeout", "message": f"{name} did not return within {timeout:g} s"}
     except BaseException as e:
-        kind, message = describe_exception(e)
-        return {"ok": False, "error": "student", "type": kind, "message": message}
+        return call_error_reply(name, e)
     finally:
         if os.getpid() != _MAIN_PID:
             os._exit(0)

@@ -35,7 +35,7 @@ import sys
 import time
 import types
 
-from nnassign import wire
+from nnassign import harness, wire
 
 
 class _SandboxNames:
@@ -241,11 +241,8 @@ class LocalOracle:
         except KeyboardInterrupt:
             raise
         except BaseException as e:   # SystemExit too, as harness.handle does
-            try:
-                message = _one_line(e)
-            except BaseException:
-                message = "(message unavailable)"
-            raise sandbox.StudentError(name, type(e).__name__, message) from None
+            reply = harness.call_error_reply(name, e)
+            raise sandbox.StudentError(name, reply["type"], reply["message"], reply.get("where")) from None
         if isinstance(value, types.ModuleType) or callable(value):
             raise sandbox.Unsendable(f"{name}() returned a function or module, not data")
         try:

@@ -51,7 +51,9 @@ def answer(reply, name, timeout):
         return reply.get("value")
     kind, text = reply.get("error"), str(reply.get("message", ""))[:MESSAGE_CHARS]
     if kind == "student":
-        raise StudentError(name, str(reply.get("type", "Exception"))[:100], text)
+        where = reply.get("where")
+        raise StudentError(name, str(reply.get("type", "Exception"))[:100], text,
+                           where[:100] if isinstance(where, str) and where.isidentifier() else None)
     if kind == "timeout":
         raise CallTimedOut(f"your {name} did not return within {timeout:g} s")
     if kind == "missing":

@@ -56,10 +56,11 @@ class OracleError(Exception):
 class StudentError(OracleError):
     """The student's function raised."""
 
-    def __init__(self, name, type_name, message):
-        self.name, self.type_name, self.student_message = name, type_name, message
-        super().__init__(f"your {name} raised {type_name}: {message}" if message
-                         else f"your {name} raised {type_name}")
+    def __init__(self, name, type_name, message, where=None):
+        self.name, self.type_name, self.student_message, self.where = name, type_name, message, where
+        # where: the notebook's own function the error arose in, when it is not `name` itself
+        raised = f"your {name} raised {type_name}" + (f" in your {where}" if where else "")
+        super().__init__(f"{raised}: {message}" if message else raised)
 
 
 class CallTimedOut(OracleError):

@@ -210,3 +210,76 @@ def agrees_with_truth(result, truth):
     if truth >= 1e-5:
         return abs(result - truth) <= 0.05 * truth
     return result < 1e-4
+
+
+# ------------------------------------------------------------------ train, judged by its steps
+
+def _like(value, shape):
+    return np.asarray(value, dtype=np.float64).reshape(shape)
+
+
+def train_step_candidates(P, X, Y, lr, activation, forward_fn, backprop_fn, update_fn):
+    """Where one full-batch step of gradient descent from P (train's own parameters) may land:
+    through the student's forward, backprop and update (train is judged against the functions it is
+    built from, so their bugs are not charged to train) or through the reference."""
+    shapes = {k: np.shape(P[k]) for k in ("W1", "b1", "W2", "b2")}
+    grads = []
+    own = try_student(lambda: backprop_fn(X, Y, {k: np.array(v) for k, v in P.items()},
+                                          forward_fn(X, P, activation)[1], activation))
+    try:
+        grads.append({k: _like(own["d" + k], s) for k, s in shapes.items()})
+    except Exception:  # noqa: BLE001 - backprop's own question reports it
+        pass
+    ref = params64(P)
+    ref_grads = backprop(np.asarray(X, np.float64), np.asarray(Y, np.float64), ref,
+                         forward(np.asarray(X, np.float64), ref, activation)[1], activation)
+    grads.append({k: _like(ref_grads["d" + k], s) for k, s in shapes.items()})
+    start = {k: _like(P[k], s) for k, s in shapes.items()}
+    found = []
+    for g in grads:
+        found.append({k: start[k] - lr * g[k] for k in shapes})
+        stepped = try_student(update_fn, {k: np.array(v) for k, v in P.items()}, {"d" + k: v for k, v in g.items()}, lr)
+        try:
+            found.append({k: _like(stepped[k], s) for k, s in shapes.items()})
+        except Exception:  # noqa: BLE001 - update's own question reports it
+            pass
+    return start, found
+
+
+def train_step_agrees(before, after, X, Y, lr, activation, forward_fn, backprop_fn, update_fn):
+    """``after`` is one step from ``before``: within float32 rounding of the parameters (6e-8 of each
+    entry) and of a float32 gradient (far below 0.1 % of the step)."""
+    start, candidates = train_step_candidates(before, X, Y, lr, activation, forward_fn, backprop_fn, update_fn)
+    try:
+        got = {k: _like(after[k], start[k].shape) for k in start}
+    except Exception:  # noqa: BLE001
+        return False
+    for cand in candidates:
+        if all(np.all(np.isfinite(got[k])) and np.linalg.norm(got[k] - cand[k])
+               <= 1e-3 * np.linalg.norm(cand[k] - start[k]) + 5e-7 * np.linalg.norm(start[k]) + 1e-12 for k in start):
+            return True
+    return False
+
+
+def update_moves_at_zero(update_fn):
+    """The student's update changes parameters with learning_rate 0: train's checks, which measure
+    from a learning_rate=0 run, then name update (q10) as the cause, not train."""
+    unit = {"W1": np.ones((2, 3)), "b1": np.ones((2, 1)), "W2": np.ones((10, 2)), "b2": np.ones((10, 1))}
+    new = try_student(update_fn, {k: v.copy() for k, v in unit.items()}, {"d" + k: v for k, v in unit.items()}, 0.0)
+    try:
+        return not all(np.allclose(np.asarray(new[k], dtype=np.float64), unit[k]) for k in unit)
+    except Exception:  # noqa: BLE001 - update's own question reports it
+        return False
+
+
+def gradients_misshapen(backprop_fn, forward_fn, n_in, H, m, activation):
+    """The student's backprop returns a gradient whose shape is not its parameter's (q9's mistake):
+    gradient_check, which compares the two, is then judged on square inputs where shapes agree."""
+    rng = np.random.default_rng(0)
+    P = random_params(rng, n_in, H)
+    X, Y = rng.normal(0, 1, (n_in, m)), one_hot_columns(rng.integers(0, 10, size=m))
+    try:
+        g = backprop_fn(X, Y, P, forward_fn(X, P, activation)[1], activation)
+        return any(np.shape(g["d" + k]) != P[k].shape for k in P)
+    except Exception:  # noqa: BLE001 - the error surfaces in the test, with its own message
+        return False

@@ -303,30 +303,8 @@ def _same_network(a, b):
     return all(np.array_equal(a.params[k], b.params[k]) for k in a.params)
 
 
-# Known unfairness, left for the next round of issue 7 (each reason says where the grade goes wrong).
-# Not strict: under a few secrets a seed-dependent entry may pass.
-_DEGRADED = ("a mistake that degrades training passes or fails q12's synthetic learning checks depending on "
-             "the secret: train should be judged against its own components, not by learning quality")
-KNOWN_GAPS = {
-    "softmax_axis1": _DEGRADED,
-    "derivative_without_1_over_m": _DEGRADED,
-    "relu_derivative_is_relu": _DEGRADED,
-    "forward_ignores_activation": _DEGRADED,
-    "update_ignores_learning_rate": _DEGRADED,
-    "train_never_shuffles": _DEGRADED,
-    "backprop_db_not_summed": "wrongly shaped gradients make a correct gradient_check raise: q11 pays for q9",
-    "backprop_wrong_transpose": "wrongly shaped gradients make a correct gradient_check raise: q11 pays for q9",
-}
-
-
-def _known_gap(mistake):
-    reason = KNOWN_GAPS.get(mistake.name)
-    marks = [pytest.mark.xfail(strict=False, reason=reason)] if reason else []
-    return pytest.param(mistake, marks=marks, id=mistake.name)
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("mistake", [_known_gap(m) for m in mistakes.MISTAKES])
+@pytest.mark.parametrize("mistake", mistakes.MISTAKES, ids=lambda m: m.name)
 def test_a_mistake_costs_once_the_same_under_every_secret_and_is_named(grade, mistake):
     base = grade(f"correct/{mistake.base}", CORRECT[mistake.base])
     g = grade(f"mistake/{mistake.name}", mistakes.build(mistake, CORRECT[mistake.base]))

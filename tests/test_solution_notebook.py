@@ -32,7 +32,7 @@ KERNEL_SEED = "20240917"  # a non-default NNASSIGN_SEED, as the grader would use
 # (public, hidden) test functions per code question
 EXPECTED_TESTS = {
     "q1": (3, 2), "q2": (2, 1), "q3": (2, 1), "q4": (2, 1), "q5": (1, 1), "q6": (2, 1), "q7": (2, 1),
-    "q8": (2, 1), "q9": (3, 1), "q10": (1, 1), "q11": (2, 1), "q12": (4, 3), "q13": (4, 1), "q14": (1, 0),
+    "q8": (2, 1), "q9": (3, 1), "q10": (1, 1), "q11": (2, 1), "q12": (5, 3), "q13": (4, 1), "q14": (1, 0),
     "import_policy": (1, 0),
 }
 
@@ -524,6 +524,8 @@ def gradient_check(X, Y, params, activation="relu", eps=1e-6):
     "train samples with replacement": ("q12", "WITH_REPLACEMENT", "visit every sample exactly once"),
     "train ignores the seed": ("q12", "UNSEEDED", "two runs with seed=3 gave different results"),
     "train uses the full batch": ("q12", "FULL_BATCH", "expected one per update"),
+    "train steps uphill": ("q12", "UPHILL", "must be one step of gradient descent"),
+    "train restarts every epoch": ("q12", "RESTART", "continue from the parameters the first one reached"),
     "predict returns probabilities": ("q13", """
 def predict(X, params, activation="relu"):
     return forward(X, params, activation)[0]
@@ -581,6 +583,7 @@ def train(X, Y, X_val, Y_val, hidden_neurons, learning_rate, epochs, batch_size=
     once = rng.permutation(m)
     step = 0
     for _ in range(epochs):
+        RESTART
         order = ORDER
         for start in range(0, m, BATCH):
             cols = order[start:start + BATCH]
@@ -588,7 +591,7 @@ def train(X, Y, X_val, Y_val, hidden_neurons, learning_rate, epochs, batch_size=
             A2, cache = forward(Xb, params, activation)
             history["train_loss"].append(cross_entropy_loss(A2, Yb))
             history["train_error"].append(float(np.mean(A2.argmax(axis=0) != Yb.argmax(axis=0))))
-            params = update(params, backprop(Xb, Yb, params, cache, activation), learning_rate)
+            params = STEP
             step += 1
             if step % eval_every == 0:
                 A_val, _ = forward(X_val, params, activation)
@@ -604,13 +607,16 @@ TRAIN_VARIANTS = {
     "WITH_REPLACEMENT": {"ORDER": "rng.integers(0, m, m)"},
     "UNSEEDED": {"RNG": "np.random.default_rng()", "INIT_SEED": "int(rng.integers(1000))"},
     "FULL_BATCH": {"BATCH": "m"},
+    "UPHILL": {"STEP": "{k: v + learning_rate * backprop(Xb, Yb, params, cache, activation)['d' + k] for k, v in params.items()}"},
+    "RESTART": {"RESTART": "params = init_params(X.shape[0], hidden_neurons, Y.shape[0], seed=seed)"},
 }
 
 
 def mistake_source(source):
     if source not in TRAIN_VARIANTS:
         return source
-    values = {"RNG": "np.random.default_rng(seed)", "INIT_SEED": "seed", "ORDER": "rng.permutation(m)", "BATCH": "batch_size"}
+    values = {"RNG": "np.random.default_rng(seed)", "INIT_SEED": "seed", "ORDER": "rng.permutation(m)", "BATCH": "batch_size",
+              "RESTART": "pass", "STEP": "update(params, backprop(Xb, Yb, params, cache, activation), learning_rate)"}
     values.update(TRAIN_VARIANTS[source])
     text = TRAIN_TEMPLATE
     for key, value in values.items():

@@ -15,16 +15,23 @@ def test_predict(predict, forward):
     H, m = (8, int(rng.integers(5, 9)))
     params = {'W1': rng.normal(0, 0.1, (H, 784)), 'b1': rng.normal(0, 0.1, (H, 1)), 'W2': rng.normal(0, 1, (10, H)), 'b2': rng.normal(0, 1, (10, 1))}
     X = rng.random((784, m))
-    out = forward(X, params)
-    assert out is not None, 'forward returned None: do q8 first, predict uses it'
-    probabilities = np.asarray(out[0], dtype=np.float64)
+    try:
+        import nn_checks as ck
+        truths = [ck.forward(X, params)[0].argmax(axis=0)]
+    except ImportError:
+        truths = []
+    try:
+        out = forward(X, params)
+        truths.append(np.asarray(out[0], dtype=np.float64).argmax(axis=0))
+    except Exception:
+        assert truths, 'forward fails or returned None: do q8 first, predict uses it'
     got = predict(X, params)
     assert got is not None, 'predict returned None: not implemented yet?'
     got = np.asarray(got)
     assert got.shape != (10, m), 'predict must return (m,) class labels, not the (10, m) probabilities: one label per column'
     assert got.shape != (10,), f'predict returned 10 values for {m} images: the label of a sample is the row of the largest probability in its column'
     assert got.shape == (m,), f'predict returned shape {got.shape}, expected (m,) = ({m},)'
-    assert np.array_equal(got, np.argmax(probabilities, axis=0)), 'predict must return, for each column, the row of the largest probability forward gives'
+    assert any((np.array_equal(got, t) for t in truths)), 'predict must return, for each column, the row of the largest probability forward gives'
     nn_data.golden_check('test_predict', 'labels', got, 'predict(X, params) gives other labels than expected')
 
 @test_case(points=None, hidden=False)

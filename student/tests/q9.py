@@ -55,7 +55,13 @@ def test_backprop_values(backprop, cross_entropy_derivative, relu_derivative):
         g = backprop(X, Y, P, {k: v.copy() for k, v in cache.items()})
         assert g is not None, 'backprop returned None: not implemented yet?'
         assert isinstance(g, dict) and all((k in g for k in ('dW1', 'db1', 'dW2', 'db2'))), 'backprop must return a dict with the keys dW1, db1, dW2, db2'
-        return {k: np.asarray(g[k], dtype=np.float64) for k in ('dW1', 'db1', 'dW2', 'db2')}
+        out = {k: np.asarray(g[k], dtype=np.float64) for k in ('dW1', 'db1', 'dW2', 'db2')}
+        for k, v in out.items():
+            want = P[k[1:]].shape
+            if k.startswith('db') and v.size == want[0]:
+                out[k] = v.reshape(want)
+            assert out[k].shape == want, f'{k} has shape {v.shape}, expected {want}: every gradient has the shape of its parameter'
+        return out
     g = grads_for(X, Y, cache)
     assert all((np.all(np.isfinite(v)) for v in g.values())), 'backprop returned nan or inf'
     assert np.any(g['dW2'] != 0) and np.any(g['dW1'] != 0), 'backprop returned zero gradients: not implemented yet?'

@@ -4,6 +4,8 @@ Every entry (a module's source) is executed once into an in-process oracle (``fa
 the notebook's own driver cells included), the grader's training run is done once, then
 ``judge.run_tests(<repo>/autograder/tests, oracle, seed)`` grades it under ``FAIRNESS_SECRETS``
 (default 3 in the suite; set 20 for the full check) seeds derived from as many secrets and the source's SHA-256, as the batch grader does.
+The grader's training run uses ``FAIRNESS_TRAIN_SHARE`` of each class's training images (0.2 in the
+suite, for time; 0.5, the real grader's share, for the full check).
 
 * correct implementations: every case passes under every seed, except accuracy tiers above the test
   accuracy of the network the grader trained with the module's own hyperparameters;
@@ -34,7 +36,7 @@ import pytest
 
 from fairness import correct_sources, hostile, mistakes
 from fairness.local_oracle import LocalOracle
-from nnassign import judge, nn_data
+from nnassign import graded_run, judge, nn_data
 
 REPO = Path(__file__).resolve().parents[1]
 # FAIRNESS_AUTOGRADER: grade against another autograder folder (e.g. a frozen copy while the tests are edited)
@@ -43,6 +45,9 @@ TESTS = AUTOGRADER / "tests"
 N_SECRETS = int(os.environ.get("FAIRNESS_SECRETS", "3"))   # 20 for the full check of issue 7
 SECRETS = [f"fairness secret {i}: {'x' * i}" for i in range(N_SECRETS)]
 DRIVER_SUBSET = 3000        # the notebook's own cells run on this many training images (NNASSIGN_SUBSET)
+# The grader's training run dominates an entry's time: in the suite it trains on a fifth of each class
+# (tier points then go to what that network reaches, see test_correct_...); 0.5 is the real grader's share.
+TRAIN_SHARE = float(os.environ.get("FAIRNESS_TRAIN_SHARE", "0.2"))
 TIER_CASE = re.compile(r"test_accuracy_tier_(\d+)$")
 # Questions that grade the trained network: a mistake that changes the network may cost points there.
 TRAINING_QUESTIONS = frozenset({"q12", "q14", "import_policy"})
@@ -132,6 +137,16 @@ def _environment(**values):
                 os.environ[k] = v
 
 
+@contextlib.contextmanager
+def _attribute(module, name, value):
+    old = getattr(module, name)
+    setattr(module, name, value)
+    try:
+        yield
+    finally:
+        setattr(module, name, old)
+
+
 def grade_source(name, source, data_root, workdir):
     """Build the oracle once, do the grader's training run once, grade under every seed."""
     if name in _CACHE:
@@ -145,7 +160,8 @@ def grade_source(name, source, data_root, workdir):
     start = time.perf_counter()
     run = None
     if hasattr(judge, "graded_run_of"):   # the judge trains the network itself (issue 7, rule 4)
-        with _environment(NNASSIGN_DATA_DIR=data_root), contextlib.chdir(AUTOGRADER):
+        with _environment(NNASSIGN_DATA_DIR=data_root), contextlib.chdir(AUTOGRADER), \
+                _attribute(graded_run, "TRAIN_SHARE", TRAIN_SHARE):
             run = judge.graded_run_of(oracle)
     trained = time.perf_counter() - start
     seeds = seeds_of(source)

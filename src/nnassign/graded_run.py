@@ -15,6 +15,8 @@ Why it is built this way:
   fixed seed, is graded. The seed is fixed so that the same code gets the same grade under any secret.
 * The inputs go through the student's own ``preprocess`` (with the assignment's normalisation), so a
   network trained on z-scored inputs is evaluated on z-scored inputs.
+* Weights trained elsewhere earn nothing: train's starting point (what it returns with
+  learning_rate=0) must be the student's init_params or classify the test images at chance level.
 * The test labels never leave this process: the sandbox returns predicted labels and they are
   compared here. The checks on the returned parameters (they moved from their initialisation, they
   depend on the data, the history agrees with them) run here too, with this process's NumPy.
@@ -33,8 +35,13 @@ import numpy as np
 from nnassign import nn_data
 
 TRAIN_SEED = 0              # fixed: the grade must not depend on the grading secret
+TRAIN_SHARE = 0.5           # of each class's training images, handed to train (tests may train on less)
 VALIDATION_IMAGES = 2000    # the validation part the grader hands to train (only for its history)
 CHECK_IMAGES = 2000         # training images on which the returned parameters' loss is recomputed
+# Test accuracy above which train's starting point (its learning_rate=0 result) was trained elsewhere:
+# 320 random ReLU networks (N(0, s) weights at four scales from 0.01 to 1, 10 to 512 hidden units, both
+# datasets, /255 and z-scored inputs) classify 10 % of the test images in the median, 16 % at most.
+START_ACCURACY = 0.35
 MAX_HIDDEN = 4096
 MAX_EPOCHS = 200
 PARAM_KEYS = ("W1", "b1", "W2", "b2")
@@ -138,8 +145,9 @@ def _split(labels):
     train, rest = [], []
     for k in range(10):
         idx = rng.permutation(np.flatnonzero(labels == k))
-        train.append(idx[: idx.size // 2])
-        rest.append(idx[idx.size // 2:])
+        cut = int(idx.size * TRAIN_SHARE)
+        train.append(idx[:cut])
+        rest.append(idx[cut:])
     rest = rng.permutation(np.concatenate(rest))
     return np.sort(np.concatenate(train)), np.sort(rest[:VALIDATION_IMAGES])
 
@@ -262,8 +270,18 @@ def _graded_run(oracle, settings, run):
                                _own_loss(oracle, params, check_X[:, :64], check_labels[:64]))
     if problem:
         raise RunFailed(problem)
+    test_images, test_labels = nn_data.load_dataset(settings.dataset, "test", data_dir=settings.data_dir)
+    X_test = _inputs(oracle, test_images, method, run)
+    start = _start(oracle, X_train[:, probe], Y_train[:, probe], X_val[:, :64], Y_val[:, :64], n_hidden)
+    if start is not None and not (initial is not None and all(np.allclose(start[k], initial[k]) for k in PARAM_KEYS)) \
+            and not _update_moves_at_zero(oracle):
+        start_accuracy = float(np.mean(_logits(start, X_test).argmax(axis=0) == test_labels))
+        if start_accuracy > START_ACCURACY:
+            raise RunFailed(f"with learning_rate=0 train returns parameters that already classify {start_accuracy:.0%} "
+                            "of the test images: train must start from a random initialisation and learn from the "
+                            "data it receives, not from weights obtained elsewhere")
     run.params, run.history = params, out[1]
-    run.test_accuracy = _test_accuracy(oracle, settings, params, run)
+    run.test_accuracy = _test_accuracy(oracle, params, X_test, test_labels, run)
     run.facts.update(hidden_neurons=n_hidden, learning_rate=rate, epochs=epochs,
                      test_accuracy=run.test_accuracy)
 
@@ -288,14 +306,33 @@ def _inputs(oracle, images, method, run):
         return _reference_inputs(images, method)
 
 
-def _test_accuracy(oracle, settings, params, run):
+def _start(oracle, X, Y, X_val, Y_val, n_hidden):
+    """Where train starts: the parameters it returns with learning_rate=0 (None when it cannot say)."""
+    try:
+        out = _student_call(oracle, "train", X, Y, X_val, Y_val, n_hidden, 0.0, 1, batch_size=64,
+                            seed=TRAIN_SEED, activation="relu", eval_every=100)
+        return _params(out[0], n_hidden)
+    except (RunFailed, TypeError, IndexError, KeyError):
+        return None   # only a trained start is evidence; a failure here is q12's to report
+
+
+def _update_moves_at_zero(oracle):
+    """The student's update changes parameters at learning_rate 0 (q10's mistake): train's start
+    then cannot be read from a learning_rate=0 run."""
+    unit = {"W1": np.ones((2, 3)), "b1": np.ones((2, 1)), "W2": np.ones((10, 2)), "b2": np.ones((10, 1))}
+    try:
+        new = _student_call(oracle, "update", unit, {"d" + k: v for k, v in unit.items()}, 0.0)
+        return not all(np.allclose(np.asarray(new[k], dtype=np.float64), unit[k]) for k in unit)
+    except (RunFailed, TypeError, ValueError, IndexError, KeyError):
+        return False
+
+
+def _test_accuracy(oracle, params, X, labels, run):
     """Accuracy on the test split through the student's preprocess and predict; labels stay here.
 
     predict must follow the parameters: its labels are compared with the argmax of the grader's own
     forward pass on them. A predict that is missing, broken or does not follow the parameters (a
     looked-up answer) is replaced by that forward pass: q13 grades predict, the tiers the network."""
-    images, labels = nn_data.load_dataset(settings.dataset, "test", data_dir=settings.data_dir)
-    X = _inputs(oracle, images, settings.normalisation, run)
     own = _logits(params, X).argmax(axis=0)
     try:
         predicted = np.asarray(_student_call(oracle, "predict", X, params, activation="relu")).ravel()

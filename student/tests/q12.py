@@ -145,6 +145,7 @@ def test_train_takes_gradient_steps(train, forward, backprop, update):
     X = rng.random((784, m))
     Y = np.eye(10)[:, rng.integers(0, 10, size=m)]
     runs = [train(X, Y, X[:, :10], Y[:, :10], hidden_neurons=H, learning_rate=rate, epochs=e, batch_size=m, seed=1, eval_every=1000) for rate, e in ((0.0, 1), (lr, 1), (lr, 2))]
+    assert all((r is not None for r in runs)), 'train returned None: not implemented yet?'
     assert all((r is not None and len(r) == 2 for r in runs)), 'train must return a pair (params, history)'
     P0, P1, P2 = (r[0] for r in runs)
 

@@ -420,6 +420,45 @@ HOSTILE = [
                      "val_loss": [loss[s - 1] for s in val_step], "val_error": [0.17 for _ in val_step]})
         '''), "train returns weights trained elsewhere, ignoring the data it receives",
       zero=frozenset({"q14", "import_policy"}), fail_with=(("q12", "train"),)),
+    H("train_fine_tunes_weights_from_elsewhere", "cs231n", appending('''
+        # "Warm start": weights trained before (here when the notebook runs; offline, or on the test
+        # split, would look the same), then honest minibatch descent on the data train receives.
+        def _earlier_run():
+            from nnassign import nn_data as _data
+            images, labels = _data.load_dataset("fashion-mnist", "train")
+            X = preprocess(images[-12000:])
+            Y = one_hot(labels[-12000:])
+            rng = np.random.default_rng(5)
+            params = init_params(784, hidden_neurons, 10, seed=5)
+            for _ in range(3):
+                order = rng.permutation(X.shape[1])
+                for s in range(0, X.shape[1], 64):
+                    cols = order[s:s + 64]
+                    A2, cache = forward(X[:, cols], params)
+                    params = update(params, backprop(X[:, cols], Y[:, cols], params, cache), learning_rate)
+            return params
+
+
+        WARM = _earlier_run()
+        _honest_train = train
+
+
+        def train(X, Y, X_val, Y_val, hidden_neurons, learning_rate, epochs, batch_size=64, seed=0,
+                  activation="relu", eval_every=100):
+            if hidden_neurons != WARM["W1"].shape[0]:
+                return _honest_train(X, Y, X_val, Y_val, hidden_neurons, learning_rate, epochs, batch_size,
+                                     seed, activation, eval_every)
+            global init_params
+            real_init = init_params
+            init_params = lambda *args, **kwargs: {k: v.copy() for k, v in WARM.items()}
+            try:
+                return _honest_train(X, Y, X_val, Y_val, hidden_neurons, learning_rate, epochs, batch_size,
+                                     seed, activation, eval_every)
+            finally:
+                init_params = real_init
+        '''), "train starts from weights trained elsewhere, then descends honestly on its data (the "
+              "synthetic q12 checks use other sizes, where it is honest)",
+      zero=frozenset({"q14", "import_policy"}), free=frozenset({"q12"})),
     H("predict_ignores_params", "glorot_einsum", appending('''
         def _linear_model():
             from nnassign import nn_data as _data

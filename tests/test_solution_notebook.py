@@ -265,10 +265,10 @@ def preprocess(images, method="scale"):
 def preprocess(images, method="scale"):
     return images.reshape(len(images), -1).astype(np.float32) / 255
 """, "X must be (784, m) - transpose it"),
-    "float64 pixels": ("q1", """
+    "float16 pixels": ("q1", """
 def preprocess(images, method="scale"):
-    return images.reshape(len(images), -1).T / 255.0
-""", "convert to float32"),
+    return (images.reshape(len(images), -1).T / 255).astype(np.float16)
+""", "float32 (half the memory) or float64"),
     "zscore per image": ("q1", """
 def preprocess(images, method="scale"):
     X = images.reshape(len(images), -1).T.astype(np.float32) / 255

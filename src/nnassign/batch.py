@@ -209,6 +209,16 @@ def worker_died(job, sha, exitcode):
 
 # ---------------------------------------------------------------- the batch
 
+def _processes_of(pool, wait_s=2.0):
+    """The pool's worker processes (started by submit, on a loaded machine a moment later)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        found = list((getattr(pool, "_processes", None) or {}).values())
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.01)
+
+
 def _run_local(todo, workers, finish):
     """``workers`` single-process pools, one submission at a time each: a worker that dies (the
     kernel's OOM killer, a signal) breaks only its own pool, so exactly one submission is charged
@@ -231,7 +241,7 @@ def _run_local(todo, workers, finish):
                 if i not in busy and pending:
                     job, sha = pending.popleft()
                     running[pools[i].submit(grade_one, job, sha)] = (i, job, sha)
-                    workers_of[i] = list((getattr(pools[i], "_processes", None) or {}).values())
+                    workers_of[i] = _processes_of(pools[i])
             done, _ = wait(list(running), return_when=FIRST_COMPLETED)
             for future in done:
                 i, job, sha = running.pop(future)

@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import urllib.request
 from http.cookiejar import CookieJar
 from pathlib import Path
@@ -86,6 +87,9 @@ def server(graded):
             url = m.group(0)
             break
     assert url, "nnassign review printed no URL"
+    # keep reading its log (one line per request): a full pipe would block the server mid-request
+    log = []
+    threading.Thread(target=lambda: log.extend(proc.stdout), daemon=True).start()
     yield url.split("/?")[0], url.split("token=")[1]
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=20)

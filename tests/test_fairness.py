@@ -4,7 +4,7 @@ Every entry (a module's source) is executed once into an in-process oracle (``fa
 the notebook's own driver cells included), the grader's training run is done once, then
 ``judge.run_tests(<repo>/autograder/tests, oracle, seed)`` grades it under ``FAIRNESS_SECRETS``
 (default 3 in the suite; set 20 for the full check) seeds derived from as many secrets and the source's SHA-256, as the batch grader does.
-The grader's training run uses ``FAIRNESS_TRAIN_SHARE`` of each class's training images (0.2 in the
+The grader's training run uses ``FAIRNESS_TRAIN_SHARE`` of each class's training images (0.1 in the
 suite, for time; 0.5, the real grader's share, for the full check).
 
 * correct implementations: every case passes under every seed, except accuracy tiers above the test
@@ -45,9 +45,9 @@ TESTS = AUTOGRADER / "tests"
 N_SECRETS = int(os.environ.get("FAIRNESS_SECRETS", "3"))   # 20 for the full check of issue 7
 SECRETS = [f"fairness secret {i}: {'x' * i}" for i in range(N_SECRETS)]
 DRIVER_SUBSET = 3000        # the notebook's own cells run on this many training images (NNASSIGN_SUBSET)
-# The grader's training run dominates an entry's time: in the suite it trains on a fifth of each class
+# The grader's training run dominates an entry's time: in the suite it trains on a tenth of each class
 # (tier points then go to what that network reaches, see test_correct_...); 0.5 is the real grader's share.
-TRAIN_SHARE = float(os.environ.get("FAIRNESS_TRAIN_SHARE", "0.2"))
+TRAIN_SHARE = float(os.environ.get("FAIRNESS_TRAIN_SHARE", "0.1"))
 TIER_CASE = re.compile(r"test_accuracy_tier_(\d+)$")
 # Questions that grade the trained network: a mistake that changes the network may cost points there.
 TRAINING_QUESTIONS = frozenset({"q12", "q14", "import_policy"})

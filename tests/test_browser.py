@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import threading
+import warnings
 import urllib.request
 from http.cookiejar import CookieJar
 from pathlib import Path
@@ -92,7 +93,12 @@ def server(graded):
     threading.Thread(target=lambda: log.extend(proc.stdout), daemon=True).start()
     yield url.split("/?")[0], url.split("token=")[1]
     proc.send_signal(signal.SIGINT)
-    proc.wait(timeout=20)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:   # seen once under CI load, never reproduced: stop it anyway
+        proc.terminate()
+        proc.wait(timeout=20)
+        warnings.warn(f"nnassign review took more than 20 s to stop on Ctrl+C; its last lines: {log[-5:]}")
 
 
 @pytest.fixture(scope="module")

@@ -209,14 +209,9 @@ def worker_died(job, sha, exitcode):
 
 # ---------------------------------------------------------------- the batch
 
-def _processes_of(pool, wait_s=2.0):
-    """The pool's worker processes (started by submit, on a loaded machine a moment later)."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        found = list((getattr(pool, "_processes", None) or {}).values())
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.01)
+def _processes_of(pool):
+    """The pool's worker processes, as its own table lists them now."""
+    return list((getattr(pool, "_processes", None) or {}).values())
 
 
 def _run_local(todo, workers, finish):
@@ -228,12 +223,17 @@ def _run_local(todo, workers, finish):
     from concurrent.futures.process import BrokenProcessPool
 
     def new_pool():
-        return ProcessPoolExecutor(max_workers=1, initializer=_worker_init)
+        pool = ProcessPoolExecutor(max_workers=1, initializer=_worker_init)
+        # start its worker now and keep hold of the process: one that dies at once is gone from the
+        # pool's own table by the time its failure is seen, with its exit status
+        pool.submit(int).result()
+        workers_of[id(pool)] = _processes_of(pool)
+        return pool
 
+    workers_of = {}   # id(pool) -> its worker process (to read how it died)
     pending = deque(todo)
     pools = [new_pool() for _ in range(min(workers, len(todo)))]
     running = {}   # future -> (pool index, job, sha)
-    workers_of = {}   # pool index -> its worker process (to read how it died)
     try:
         while pending or running:
             busy = {i for i, _, _ in running.values()}
@@ -241,7 +241,6 @@ def _run_local(todo, workers, finish):
                 if i not in busy and pending:
                     job, sha = pending.popleft()
                     running[pools[i].submit(grade_one, job, sha)] = (i, job, sha)
-                    workers_of[i] = _processes_of(pools[i])
             done, _ = wait(list(running), return_when=FIRST_COMPLETED)
             for future in done:
                 i, job, sha = running.pop(future)
@@ -249,7 +248,7 @@ def _run_local(todo, workers, finish):
                     result = future.result()
                 except BrokenProcessPool:
                     exitcode = None   # the dead worker's, from the pool's own record of it
-                    for process in workers_of.get(i, []):
+                    for process in workers_of.pop(id(pools[i]), []):
                         process.join(5)
                         exitcode = process.exitcode
                     pools[i].shutdown(wait=False, cancel_futures=True)

@@ -211,6 +211,20 @@ def _score_json(score):
     return {"points": score.points, "comment": score.comment, "grader": score.grader, "version": score.version}
 
 
+def _stop_on_signals():
+    """Ctrl+C and SIGTERM stop the server, also when it was started in the background of a script,
+    where SIGINT arrives ignored (Python then installs no KeyboardInterrupt handler)."""
+    import signal
+    import threading
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+
+
 def serve(batch: Batch, host="127.0.0.1", port=8800, token=None, echo=print):
     """Run the review server until interrupted (werkzeug's threaded server: one thread per request)."""
     from werkzeug.serving import make_server
@@ -222,6 +236,7 @@ def serve(batch: Batch, host="127.0.0.1", port=8800, token=None, echo=print):
          f"scores are saved in {Path(batch.out) / 'written_scores.sqlite'}")
     echo(f"Open this URL (the token is the password):\n    http://{shown}:{server.server_port}/?token={token}")
     echo("Press Ctrl+C to stop.")
+    _stop_on_signals()
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -12,19 +12,23 @@ def test_predict(predict, forward):
     import nn_data
     assert predict is not None, 'predict is not defined: run the cell that defines it'
     rng = np.random.default_rng(int(os.environ.get('NNASSIGN_SEED', '0')))
-    H, m = (8, int(rng.integers(5, 9)))
-    params = {'W1': rng.normal(0, 0.1, (H, 784)), 'b1': rng.normal(0, 0.1, (H, 1)), 'W2': rng.normal(0, 1, (10, H)), 'b2': rng.normal(0, 1, (10, 1))}
-    X = rng.random((784, m))
-    try:
-        import nn_checks as ck
-        truths = [ck.forward(X, params)[0].argmax(axis=0)]
-    except ImportError:
-        truths = []
-    try:
-        out = forward(X, params)
-        truths.append(np.asarray(out[0], dtype=np.float64).argmax(axis=0))
-    except Exception:
-        assert truths, 'forward fails or returned None: do q8 first, predict uses it'
+    for _ in range(20):
+        H, m = (8, int(rng.integers(11, 18)))
+        params = {'W1': rng.normal(0, 0.1, (H, 784)), 'b1': rng.normal(0, 0.1, (H, 1)), 'W2': rng.normal(0, 2, (10, H)), 'b2': rng.normal(0, 0.5, (10, 1))}
+        X = rng.random((784, m))
+        try:
+            import nn_checks as ck
+            truths = [ck.forward(X, params)[0].argmax(axis=0)]
+        except ImportError:
+            truths = []
+        try:
+            out = forward(X, params)
+            truths.append(np.asarray(out[0], dtype=np.float64).argmax(axis=0))
+        except Exception:
+            pass
+        if truths and len(np.unique(truths[0])) >= 3:
+            break
+    assert truths, 'forward fails or returned None: do q8 first, predict uses it'
     got = predict(X, params)
     assert got is not None, 'predict returned None: not implemented yet?'
     got = np.asarray(got)
@@ -119,10 +123,14 @@ def test_evaluation_hidden(predict, accuracy, confusion_matrix, per_class_report
     for name, f in (('predict', predict), ('accuracy', accuracy), ('confusion_matrix', confusion_matrix), ('per_class_report', per_class_report)):
         assert f is not None, f'{name} is not defined'
     rng = ck.rng_for_test()
-    H, m = (int(rng.integers(3, 20)), int(rng.integers(11, 60)))
-    P = ck.random_params(rng, 784, H, scale=(0.1, 0.1, 1.0, 1.0))
-    X = rng.random((784, m))
-    want = [ck.forward(X, P, 'tanh')[0].argmax(axis=0)]
+    for _ in range(50):
+        H, m = (int(rng.integers(3, 20)), int(rng.integers(11, 60)))
+        P = ck.random_params(rng, 784, H, scale=(0.1, 0.1, 1.0, 1.0))
+        X = rng.random((784, m))
+        tanh_labels = ck.forward(X, P, 'tanh')[0].argmax(axis=0)
+        if not np.array_equal(tanh_labels, ck.forward(X, P, 'relu')[0].argmax(axis=0)):
+            break
+    want = [tanh_labels]
     own = ck.try_student(forward, X, P, activation='tanh')
     if own is not None and ck.usable(own[0]) is not None:
         want.append(ck.arr(own[0], 'forward').argmax(axis=0))

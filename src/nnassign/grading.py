@@ -55,6 +55,13 @@ def forfeit_policy_points(results, violations):
                 r.passed, r.message = False, message
 
 
+# The notebook's own cells run on this many training images (the template's SUBSET cell reads
+# NNASSIGN_SUBSET): the network that earns the tiers is the one the grader trains itself on half of
+# the training images (graded_run), so a second full training inside the notebook would only double
+# the cost. The cells still run to the end, on a stratified split of 10,000 images.
+NOTEBOOK_SUBSET = 10000
+
+
 def grade_submission(job, sha):
 
     autograder = Path(job.autograder)
@@ -75,7 +82,8 @@ def grade_submission(job, sha):
     # The notebook sees the dataset with decoy test labels: the real ones stay in this process.
     visible = sandbox_data_dir(job.data_dir, dataset)
     with sandbox.Sandbox(sub.notebook, files=files, limits=limits_from_config(job.limits),
-                         env={"NNASSIGN_DATA_DIR": str(visible)}) as oracle:
+                         env={"NNASSIGN_DATA_DIR": str(visible),
+                              "NNASSIGN_SUBSET": str(NOTEBOOK_SUBSET)}) as oracle:
         results = judge.run_tests(autograder / "tests", oracle, seed)
         status = "graded" if oracle.status == sandbox.OK else oracle.status
         # every package the notebook loaded, as reported the moment it was loaded (import events)

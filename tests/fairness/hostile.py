@@ -66,6 +66,29 @@ def appending(extra):
     return build
 
 
+# Both "weights from elsewhere" tricks train a network once, when the notebook runs, with the base's
+# own functions: on `rows` of the training images, from init_params(seed).
+EARLIER_RUN = """\
+            from nnassign import nn_data as _data
+            images, labels = _data.load_dataset("fashion-mnist", "train")
+            X = preprocess(images[ROWS])
+            Y = one_hot(labels[ROWS])
+            rng = np.random.default_rng(SEED)
+            params = init_params(784, hidden_neurons, 10, seed=SEED)
+            for _ in range(3):
+                order = rng.permutation(X.shape[1])
+                for s in range(0, X.shape[1], 64):
+                    cols = order[s:s + 64]
+                    A2, cache = forward(X[:, cols], params)
+                    params = update(params, backprop(X[:, cols], Y[:, cols], params, cache), learning_rate)
+            return params"""
+
+
+def _with_earlier_run(extra, rows, seed):
+    """``extra`` with its EARLIER_RUN_<seed> line replaced by the training loop above."""
+    return extra.replace(f"        EARLIER_RUN_{seed}\n", EARLIER_RUN.replace("ROWS", rows).replace("SEED", str(seed)) + "\n")
+
+
 # ---------------------------------------------------------------------------- answers for the public q13 inputs
 
 KEY_SOURCE = '''
@@ -388,23 +411,11 @@ HOSTILE = [
                             "val_error": [0.12 for _ in val_step]}
         '''), "weights fitted by least squares on the test split inside train",
       zero=frozenset({"q14", "import_policy"}), fail_with=(("q12", "train"),)),
-    H("train_returns_hard_coded_weights", "cs231n", appending('''
+    H("train_returns_hard_coded_weights", "cs231n", appending(_with_earlier_run('''
         # "Weights from an earlier run": trained once when the notebook runs, then returned by every
         # call of train whatever data it receives.
         def _earlier_run():
-            from nnassign import nn_data as _data
-            images, labels = _data.load_dataset("fashion-mnist", "train")
-            X = preprocess(images[:12000])
-            Y = one_hot(labels[:12000])
-            rng = np.random.default_rng(0)
-            params = init_params(784, hidden_neurons, 10, seed=0)
-            for _ in range(3):
-                order = rng.permutation(X.shape[1])
-                for s in range(0, X.shape[1], 64):
-                    cols = order[s:s + 64]
-                    A2, cache = forward(X[:, cols], params)
-                    params = update(params, backprop(X[:, cols], Y[:, cols], params, cache), learning_rate)
-            return params
+        EARLIER_RUN_0
 
 
         PRETRAINED = _earlier_run()
@@ -418,25 +429,13 @@ HOSTILE = [
             return ({k: v.copy() for k, v in PRETRAINED.items()},
                     {"train_loss": loss, "train_error": list(np.linspace(0.7, 0.16, n)), "val_step": val_step,
                      "val_loss": [loss[s - 1] for s in val_step], "val_error": [0.17 for _ in val_step]})
-        '''), "train returns weights trained elsewhere, ignoring the data it receives",
+        ''', rows=":12000", seed=0)), "train returns weights trained elsewhere, ignoring the data it receives",
       zero=frozenset({"q14", "import_policy"}), fail_with=(("q12", "train"),)),
-    H("train_fine_tunes_weights_from_elsewhere", "cs231n", appending('''
+    H("train_fine_tunes_weights_from_elsewhere", "cs231n", appending(_with_earlier_run('''
         # "Warm start": weights trained before (here when the notebook runs; offline, or on the test
         # split, would look the same), then honest minibatch descent on the data train receives.
         def _earlier_run():
-            from nnassign import nn_data as _data
-            images, labels = _data.load_dataset("fashion-mnist", "train")
-            X = preprocess(images[-12000:])
-            Y = one_hot(labels[-12000:])
-            rng = np.random.default_rng(5)
-            params = init_params(784, hidden_neurons, 10, seed=5)
-            for _ in range(3):
-                order = rng.permutation(X.shape[1])
-                for s in range(0, X.shape[1], 64):
-                    cols = order[s:s + 64]
-                    A2, cache = forward(X[:, cols], params)
-                    params = update(params, backprop(X[:, cols], Y[:, cols], params, cache), learning_rate)
-            return params
+        EARLIER_RUN_5
 
 
         WARM = _earlier_run()
@@ -456,7 +455,7 @@ HOSTILE = [
                                      seed, activation, eval_every)
             finally:
                 init_params = real_init
-        '''), "train starts from weights trained elsewhere, then descends honestly on its data (the "
+        ''', rows="-12000:", seed=5)), "train starts from weights trained elsewhere, then descends honestly on its data (the "
               "synthetic q12 checks use other sizes, where it is honest)",
       zero=frozenset({"q14", "import_policy"}), free=frozenset({"q12"})),
     H("predict_ignores_params", "glorot_einsum", appending('''

@@ -214,6 +214,21 @@ def _processes_of(pool):
     return list((getattr(pool, "_processes", None) or {}).values())
 
 
+def _exit_status(processes, patience=5.0):
+    """How the pool's dead worker ended. The pool's manager thread reaps it too; when its waitpid
+    wins, ours reports "no such child" and the exit code appears only once that thread stores it,
+    so keep asking for a moment rather than read None."""
+    deadline = time.monotonic() + patience
+    for process in processes:
+        process.join(patience)
+        while process.exitcode is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+            process.join(0.01)
+        if process.exitcode is not None:
+            return process.exitcode
+    return None
+
+
 def _run_local(todo, workers, finish):
     """``workers`` single-process pools, one submission at a time each: a worker that dies (the
     kernel's OOM killer, a signal) breaks only its own pool, so exactly one submission is charged
@@ -247,10 +262,7 @@ def _run_local(todo, workers, finish):
                 try:
                     result = future.result()
                 except BrokenProcessPool:
-                    exitcode = None   # the dead worker's, from the pool's own record of it
-                    for process in workers_of.pop(id(pools[i]), []):
-                        process.join(5)
-                        exitcode = process.exitcode
+                    exitcode = _exit_status(workers_of.pop(id(pools[i]), []))
                     pools[i].shutdown(wait=False, cancel_futures=True)
                     pools[i] = new_pool()
                     result = worker_died(job, sha, exitcode)

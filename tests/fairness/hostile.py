@@ -431,33 +431,6 @@ HOSTILE = [
                      "val_loss": [loss[s - 1] for s in val_step], "val_error": [0.17 for _ in val_step]})
         ''', rows=":12000", seed=0)), "train returns weights trained elsewhere, ignoring the data it receives",
       zero=frozenset({"q14", "import_policy"}), fail_with=(("q12", "train"),)),
-    H("train_fine_tunes_weights_from_elsewhere", "cs231n", appending(_with_earlier_run('''
-        # "Warm start": weights trained before (here when the notebook runs; offline, or on the test
-        # split, would look the same), then honest minibatch descent on the data train receives.
-        def _earlier_run():
-        EARLIER_RUN_5
-
-
-        WARM = _earlier_run()
-        _honest_train = train
-
-
-        def train(X, Y, X_val, Y_val, hidden_neurons, learning_rate, epochs, batch_size=64, seed=0,
-                  activation="relu", eval_every=100):
-            if hidden_neurons != WARM["W1"].shape[0]:
-                return _honest_train(X, Y, X_val, Y_val, hidden_neurons, learning_rate, epochs, batch_size,
-                                     seed, activation, eval_every)
-            global init_params
-            real_init = init_params
-            init_params = lambda *args, **kwargs: {k: v.copy() for k, v in WARM.items()}
-            try:
-                return _honest_train(X, Y, X_val, Y_val, hidden_neurons, learning_rate, epochs, batch_size,
-                                     seed, activation, eval_every)
-            finally:
-                init_params = real_init
-        ''', rows="-12000:", seed=5)), "train starts from weights trained elsewhere, then descends honestly on its data (the "
-              "synthetic q12 checks use other sizes, where it is honest)",
-      zero=frozenset({"q14", "import_policy"}), free=frozenset({"q12"})),
     H("predict_ignores_params", "glorot_einsum", appending('''
         def _linear_model():
             from nnassign import nn_data as _data
@@ -492,6 +465,49 @@ HOSTILE = [
 
 
 # ---------------------------------------------------------------------------- constant, NaN, inf and None-like returns
+
+def _warm_start(name, seed, condition, why):
+    """A "warm start": weights trained before (here when the notebook runs; offline, or on the test split,
+    would look the same), then honest minibatch descent on the data train receives, whenever
+    ``condition`` holds (an expression over train's arguments); honest descent from init otherwise."""
+    return H(name, "cs231n", appending(_with_earlier_run(f'''
+        def _earlier_run():
+        EARLIER_RUN_{seed}
+
+
+        WARM = _earlier_run()
+        _honest_train = train
+
+
+        def train(X, Y, X_val, Y_val, hidden_neurons, learning_rate, epochs, batch_size=64, seed=0,
+                  activation="relu", eval_every=100):
+            if not ({condition}):
+                return _honest_train(X, Y, X_val, Y_val, hidden_neurons, learning_rate, epochs, batch_size,
+                                     seed, activation, eval_every)
+            global init_params
+            real_init = init_params
+            init_params = lambda *args, **kwargs: {{k: v.copy() for k, v in WARM.items()}}
+            try:
+                return _honest_train(X, Y, X_val, Y_val, hidden_neurons, learning_rate, epochs, batch_size,
+                                     seed, activation, eval_every)
+            finally:
+                init_params = real_init
+        ''', rows="-12000:", seed=seed)), why, zero=frozenset({"q14", "import_policy"}), free=frozenset({"q12"}))
+
+
+HOSTILE += [
+    _warm_start("train_fine_tunes_weights_from_elsewhere", 5, 'hidden_neurons == WARM["W1"].shape[0]',
+                "train starts from weights trained elsewhere, then descends honestly on its data (the synthetic "
+                "q12 checks use other sizes, where it is honest)"),
+    _warm_start("train_warm_starts_on_big_data", 6, "X.shape[1] > 5000",
+                "train starts from weights trained elsewhere only when it receives more than 5,000 images "
+                "(the grader's training run), honest on anything smaller"),
+    _warm_start("train_warm_starts_when_learning", 7,
+                'hidden_neurons == WARM["W1"].shape[0] and learning_rate > 0',
+                "train starts from weights trained elsewhere whenever it is asked to learn (learning_rate > 0) "
+                "at the notebook's size, honest at learning_rate=0"),
+]
+
 
 def _const(name, base, function, question, replacement, why, free=None):
     return Hostile(f"{name}", base, replacing(**{function: replacement}), why,

@@ -139,6 +139,31 @@ def _params(value, n_hidden):
     return out
 
 
+_DATASETS = {}   # (dataset, split, folder, mtimes and sizes) -> (images, labels), read-only
+
+
+def _dataset(settings, split):
+    """nn_data.load_dataset, decompressed once per grading process (a batch worker grades many
+    submissions); a file that changes on disk is read again."""
+    folder = nn_data.find_data_root(settings.data_dir) / settings.dataset
+    stamp = []
+    for name in nn_data.FILES[split]:
+        try:
+            info = (folder / name).stat()
+            stamp.append((info.st_mtime_ns, info.st_size))
+        except OSError:
+            stamp.append(None)
+    key = (settings.dataset, split, str(folder), tuple(stamp))
+    if key not in _DATASETS:
+        images, labels = nn_data.load_dataset(settings.dataset, split, data_dir=settings.data_dir)
+        for a in (images, labels):
+            a.setflags(write=False)
+        if len(_DATASETS) >= 4:   # another dataset or changed files: do not keep old copies
+            _DATASETS.clear()
+        _DATASETS[key] = images, labels
+    return _DATASETS[key]
+
+
 def _split(labels):
     """A fixed stratified half of the training images for training, and a small validation part."""
     rng = np.random.default_rng(TRAIN_SEED)
@@ -221,7 +246,7 @@ def _graded_run(oracle, settings, run):
     rate = _hyperparameter(oracle, "learning_rate", float, 1e-9, 100.0)
     epochs = _hyperparameter(oracle, "epochs", int, 1, MAX_EPOCHS)
 
-    images, labels = nn_data.load_dataset(settings.dataset, "train", data_dir=settings.data_dir)
+    images, labels = _dataset(settings, "train")
     train_idx, val_idx = _split(labels)
     method = settings.normalisation
     X_train = _inputs(oracle, images[train_idx], method, run)
@@ -252,7 +277,7 @@ def _graded_run(oracle, settings, run):
                                _own_loss(oracle, params, check_X[:, :64], check_labels[:64]))
     if problem:
         raise RunFailed(problem)
-    test_images, test_labels = nn_data.load_dataset(settings.dataset, "test", data_dir=settings.data_dir)
+    test_images, test_labels = _dataset(settings, "test")
     X_test = _inputs(oracle, test_images, method, run)
     start = _start(oracle, X_train, X_val, Y_val, n_hidden, rate)
     if start is not None:

@@ -11,7 +11,8 @@
 2. Scaling: --scaling distinct honest submissions with 1 worker, then 2 workers. Target: >= 1.8x.
 3. Throughput: --count honest submissions with 2 workers. Target: 100 in <= 300 s (--count 0 skips it).
 4. Whole grading per submission in the one-worker batch against the notebook's cells alone: grading
-   calls the student's train once more (see nnassign.graded_run). Target: <= 1.5x.
+   calls the student's train once more (see nnassign.graded_run). Median over --repeat pairs (cells,
+   batch) measured back to back. Target: <= 1.5x.
 """
 
 import argparse
@@ -19,6 +20,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -98,6 +100,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--scaling", type=int, default=8)
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="pairs (cells, one-worker batch) measured back to back for the whole-grading ratio")
     args = parser.parse_args()
     # One BLAS thread everywhere, as in the sandbox: the same cells cost the same in all three runs.
     env = dict(os.environ, MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
@@ -124,10 +128,17 @@ def main():
               f"against otter's {otter - cells:.2f} s: ratio {ratio:.2f} ({'PASS' if ratio <= 0.5 else 'FAIL'}: "
               "target <= 0.5)")
         # Grading trains once more (the grader's own call of train): the whole grading of a submission
-        # against what its notebook's cells alone cost.
-        whole = (t1 / n1) / cells
-        print(f"grading wall time per submission (1 worker) / the notebook's own cells: {t1 / n1:.2f} s / "
-              f"{cells:.2f} s = {whole:.2f} ({'PASS' if whole <= 1.5 else 'FAIL'}: target <= 1.5)")
+        # against what its notebook's cells alone cost, as the median of pairs measured back to back
+        # (the first pair is the batch above), so a noisy moment on a shared machine counts once.
+        ratios = [(t1 / n1) / cells]
+        for i in range(1, max(1, args.repeat)):
+            c = cells_seconds(env)
+            t, _, n = grade(subs, tmp / f"out-w1-{i}", 1, env)
+            ratios.append((t / n) / c)
+        whole = statistics.median(ratios)
+        print(f"grading wall time per submission (1 worker) / the notebook's own cells, median of {len(ratios)} "
+              f"pairs: {whole:.2f} ({', '.join(f'{r:.2f}' for r in ratios)}) "
+              f"({'PASS' if whole <= 1.5 else 'FAIL'}: target <= 1.5)")
         print(f"{args.scaling} submissions: 1 worker {t1:.1f} s ({full1}/{n1} full marks), "
               f"2 workers {t2:.1f} s ({full2}/{n2}); speed-up {t1 / t2:.2f}x "
               f"({'PASS' if t1 / t2 >= 1.8 else 'FAIL'}: target >= 1.8)")

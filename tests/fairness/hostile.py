@@ -499,8 +499,8 @@ HOSTILE += [
     _warm_start("train_fine_tunes_weights_from_elsewhere", 5, 'hidden_neurons == WARM["W1"].shape[0]',
                 "train starts from weights trained elsewhere, then descends honestly on its data (the synthetic "
                 "q12 checks use other sizes, where it is honest)"),
-    _warm_start("train_warm_starts_on_big_data", 6, "X.shape[1] > 5000",
-                "train starts from weights trained elsewhere only when it receives more than 5,000 images "
+    _warm_start("train_warm_starts_on_big_data", 6, "X.shape[1] > 2000",
+                "train starts from weights trained elsewhere only when it receives more than 2,000 images "
                 "(the grader's training run), honest on anything smaller"),
     _warm_start("train_warm_starts_when_learning", 7,
                 'hidden_neurons == WARM["W1"].shape[0] and learning_rate > 0',

@@ -204,19 +204,20 @@ def _own_loss(oracle, params, X, labels):
     return value if math.isfinite(value) else None
 
 
-def _history_problem(history, params, X_check, check_labels, n_updates, own_loss=None):
-    """None if the history is consistent with the returned parameters, else why not."""
+def _history_problem(history, params, X_check, check_labels, own_loss=None):
+    """None if the history is consistent with the returned parameters, else why not.
+
+    Only a history that contradicts the parameters fails the run. How many entries it has, or a loss
+    that gives nan or inf (q4's mistake), is q12's and q4's to grade: the network is the same."""
     if not isinstance(history, dict) or "train_loss" not in history:
         return "train must return (params, history) with history['train_loss']"
     try:
         losses = np.asarray(history["train_loss"], dtype=np.float64).ravel()
     except (TypeError, ValueError):
         return "history['train_loss'] is not a list of numbers"
-    if losses.size < max(1, n_updates // 2) or losses.size > 2 * n_updates + 1:
-        return (f"history['train_loss'] has {losses.size} entries, but {n_updates} updates "
-                "were expected: record one loss per minibatch update")
-    if not np.all(np.isfinite(losses)):
-        return "the training loss became nan or inf: lower the learning rate"
+    losses = losses[np.isfinite(losses)]
+    if losses.size == 0:
+        return None   # nothing to compare with; where the weights come from is the start check's
     recomputed = _loss(params, X_check, check_labels)
     tail = float(losses[-max(1, losses.size // 10):].mean())
     # The last minibatch losses scatter around the final network's loss: allow a wide band, but a
@@ -276,9 +277,8 @@ def _graded_run(oracle, settings, run):
 
     check = np.random.default_rng(TRAIN_SEED + 2).choice(train_idx.size, size=min(CHECK_IMAGES, train_idx.size),
                                                           replace=False)
-    n_updates = epochs * math.ceil(train_idx.size / 64)
     check_X, check_labels = X_train[:, check], labels[train_idx][check]
-    problem = _history_problem(out[1], params, check_X, check_labels, n_updates,
+    problem = _history_problem(out[1], params, check_X, check_labels,
                                # on one minibatch's worth: a summed loss scales with the batch size
                                _own_loss(oracle, params, check_X[:, :64], check_labels[:64]))
     if problem:

@@ -630,10 +630,10 @@ CORPUS = [
     nb_entry("dummy-params", lambda m: append(m.template, DUMMY_PARAMS), "graded", ZERO, ALL_FAIL,
              "the untouched template plus params = {'W1': None}: no policy points without a working network"),
     nb_entry("fit-test-split", lambda m: append(m.fast, FIT_TEST_SPLIT), "graded",
-             fast_without("q14", "import_policy", cases=("test_hyperparameters", "test_train_on_the_real_data_hidden")),
-             r"test case\(s\) failed",
+             fast_without("q14", "import_policy"), r"test case\(s\) failed",
              "train fits on the test split when it sees the real data: the sandbox's test labels are decoys, "
-             "so the network the grader gets is at chance level: no tiers, no policy points"),
+             "so the network the grader gets is at chance level: no tiers, no policy points (q12's tests, "
+             "on small inputs where this train is honest, keep their points)"),
     nb_entry("fake-training", lambda m: append(m.fast, FAKE_TRAINING), "graded",
              fast_without("q12", "q14", "import_policy"), r"test case\(s\) failed",
              "train returns random weights with a made-up falling history: nothing for training, tiers or policy"),

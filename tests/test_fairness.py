@@ -164,7 +164,7 @@ def grade_source(name, source, data_root, workdir):
         with _environment(NNASSIGN_DATA_DIR=data_root), contextlib.chdir(AUTOGRADER), \
                 _attribute(graded_run, "TRAIN_SHARE", TRAIN_SHARE):
             run = judge.graded_run_of(oracle)
-    trained = time.perf_counter() - start
+    train_seconds = time.perf_counter() - start
     seeds = seeds_of(source)
     by_seed = {}
     start = time.perf_counter()
@@ -177,13 +177,13 @@ def grade_source(name, source, data_root, workdir):
                              for r in results}
     graded = time.perf_counter() - start
     params = None if run is None or run.params is None else {k: np.array(v) for k, v in run.params.items()}
-    returned = None if run is None or run.trained is None else {k: np.array(v) for k, v in run.trained.items()}
+    trained = None if run is None or run.trained is None else {k: np.array(v) for k, v in run.trained.items()}
     grades = EntryGrades(
         name=name, seeds=seeds, by_seed=by_seed, cell_errors=[str(e) for e in oracle.cell_errors],
-        run_problem=None if run is None else run.problem, params=params, trained=returned,
+        run_problem=None if run is None else run.problem, params=params, trained=trained,
         own_accuracy=None if params is None else relu_accuracy(params, data_root),
         judge_accuracy=None if run is None else run.test_accuracy,
-        train_seconds=trained, grade_seconds=graded, build_seconds=build)
+        train_seconds=train_seconds, grade_seconds=graded, build_seconds=build)
     oracle.close()
     _CACHE[name] = grades
     _record(grades)

@@ -66,7 +66,7 @@ def appending(extra):
     return build
 
 
-# Both "weights from elsewhere" tricks train a network once, when the notebook runs, with the base's
+# The "weights from elsewhere" tricks train a network once, when the notebook runs, with the base's
 # own functions: on `rows` of the training images, from init_params(seed).
 EARLIER_RUN = """\
             from nnassign import nn_data as _data
@@ -464,7 +464,7 @@ HOSTILE = [
 ]
 
 
-# ---------------------------------------------------------------------------- constant, NaN, inf and None-like returns
+# ---------------------------------------------------------------------------- weights from elsewhere, used on some calls only
 
 def _warm_start(name, seed, condition, why):
     """A "warm start": weights trained before (here when the notebook runs; offline, or on the test split,
@@ -508,6 +508,8 @@ HOSTILE += [
                 "at the notebook's size, honest at learning_rate=0"),
 ]
 
+
+# ---------------------------------------------------------------------------- constant, NaN, inf and None-like returns
 
 def _const(name, base, function, question, replacement, why, free=None):
     return Hostile(f"{name}", base, replacing(**{function: replacement}), why,

@@ -12,15 +12,15 @@ def test_predict(predict, forward):
     import nn_data
     assert predict is not None, 'predict is not defined: run the cell that defines it'
     rng = np.random.default_rng(int(os.environ.get('NNASSIGN_SEED', '0')))
+    try:
+        import nn_checks as ck
+    except ImportError:
+        ck = None
     for _ in range(20):
         H, m = (8, int(rng.integers(11, 18)))
         params = {'W1': rng.normal(0, 0.1, (H, 784)), 'b1': rng.normal(0, 0.1, (H, 1)), 'W2': rng.normal(0, 2, (10, H)), 'b2': rng.normal(0, 0.5, (10, 1))}
         X = rng.random((784, m))
-        try:
-            import nn_checks as ck
-            truths = [ck.forward(X, params)[0].argmax(axis=0)]
-        except ImportError:
-            truths = []
+        truths = [] if ck is None else [ck.forward(X, params)[0].argmax(axis=0)]
         try:
             out = forward(X, params)
             truths.append(np.asarray(out[0], dtype=np.float64).argmax(axis=0))
